@@ -1,0 +1,244 @@
+/**
+ * The one path normaliser used for routing, middleware prefixes and mounted
+ * sub-apps, and allocation-free helpers to split a request target.
+ *
+ * Every consumer of a request path (the router, `app.use("/admin", ...)`,
+ * mounted apps) must see the same string, or a request can reach a handler
+ * while skipping the middleware bound to its prefix (`/%61dmin`, `//admin`,
+ * `/./admin`, `/x/../admin`, `/admin%2F..`). {@linkcode normalizePath} makes
+ * that string: percent-decoded segment by segment, empty segments collapsed,
+ * and every ambiguous shape rejected with 400.
+ *
+ * @module
+ */
+
+import { HttpError } from "./errors.ts";
+
+const SLASH = 47; // "/"
+const DOT = 46; // "."
+const PERCENT = 37; // "%"
+const BACKSLASH = 92; // "\\"
+const QUESTION = 63; // "?"
+const HASH = 35; // "#"
+
+/**
+ * Normalises a raw request path (no query, no fragment) for routing and
+ * returns the percent-decoded path.
+ *
+ * Rules: the path must start with `/`; empty segments are collapsed
+ * (`//admin` → `/admin`, `/a//b` → `/a/b`) but a single trailing slash is kept
+ * (`/users/` stays `/users/`); each segment is percent-decoded as UTF-8. These
+ * are rejected with `HttpError` 400: invalid percent-escapes or invalid UTF-8,
+ * a raw or decoded backslash, a decoded slash (`%2F`), NUL (raw or `%00`), and
+ * a segment that is `.` or `..` raw or after decoding (`%2e`, `%2E%2e`).
+ *
+ * Fast path: a path with no `%`, `\`, NUL, empty segment or dot segment is
+ * returned as is (the same string, no allocation).
+ *
+ * Decoding happens exactly once: the result is a decoded path and must not be
+ * passed through this function again (`/%2525` → `/%25`, which is a literal
+ * percent sign followed by `25`, not an escape).
+ *
+ * @param raw The path part of the request target, e.g. from {@linkcode pathOf}.
+ * @returns The normalised, decoded path.
+ * @throws {HttpError} 400 naming the problem when the path is rejected.
+ *
+ * @example Usage
+ * ```ts
+ * import { normalizePath } from "./path.ts";
+ * normalizePath("/users/42"); // "/users/42" (same string)
+ * normalizePath("//%61dmin"); // "/admin"
+ * normalizePath("/caf%C3%A9/"); // "/café/"
+ * normalizePath("/x/../admin"); // throws HttpError 400
+ * ```
+ */
+export function normalizePath(raw: string): string {
+  const len = raw.length;
+  if (len === 0 || raw.charCodeAt(0) !== SLASH) {
+    throw new HttpError(400, 'Request path must start with "/"');
+  }
+  for (let i = 0; i < len; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === SLASH) {
+      // Inspect what follows a slash: an empty segment or a dot segment.
+      const n = raw.charCodeAt(i + 1); // NaN past the end
+      if (n === SLASH) return slowNormalize(raw);
+      if (n === DOT) {
+        const n2 = raw.charCodeAt(i + 2);
+        if (n2 !== n2 || n2 === SLASH) return slowNormalize(raw); // "/."
+        if (n2 === DOT) {
+          const n3 = raw.charCodeAt(i + 3);
+          if (n3 !== n3 || n3 === SLASH) return slowNormalize(raw); // "/.."
+        }
+      }
+    } else if (c === PERCENT || c === BACKSLASH || c === 0) {
+      return slowNormalize(raw);
+    }
+  }
+  return raw;
+}
+
+function slowNormalize(raw: string): string {
+  const parts = raw.split("/");
+  const last = parts.length - 1;
+  let out = "";
+  for (let i = 1; i <= last; i++) {
+    let seg = parts[i];
+    if (seg === "") continue;
+    if (seg.indexOf("\\") !== -1) {
+      throw new HttpError(400, "Request path contains a backslash");
+    }
+    if (seg.indexOf("\0") !== -1) {
+      throw new HttpError(400, "Request path contains a NUL character");
+    }
+    if (seg.indexOf("%") !== -1) seg = decodeSegment(seg);
+    if (seg === "." || seg === "..") {
+      throw new HttpError(
+        400,
+        `Request path contains the dot segment "${seg}"`,
+      );
+    }
+    out += "/" + seg;
+  }
+  // A trailing slash is kept once ("/a//" -> "/a/"); "//" collapses to "/".
+  if (out === "" || parts[last] === "") out += "/";
+  return out;
+}
+
+function decodeSegment(seg: string): string {
+  let dec: string;
+  try {
+    dec = decodeURIComponent(seg);
+  } catch {
+    throw new HttpError(
+      400,
+      "Request path contains an invalid percent-encoding or invalid UTF-8",
+    );
+  }
+  if (dec.indexOf("/") !== -1) {
+    throw new HttpError(400, "Request path contains an encoded slash (%2F)");
+  }
+  if (dec.indexOf("\\") !== -1) {
+    throw new HttpError(
+      400,
+      "Request path contains an encoded backslash (%5C)",
+    );
+  }
+  if (dec.indexOf("\0") !== -1) {
+    throw new HttpError(400, "Request path contains an encoded NUL (%00)");
+  }
+  return dec;
+}
+
+/**
+ * Reports whether a normalised path lies under a normalised prefix: the path
+ * equals the prefix or continues it with `/`. The prefix `/` matches every
+ * path. `/admin` is a prefix of `/admin` and `/admin/x`, not of `/administrator`.
+ *
+ * @param path A path returned by {@linkcode normalizePath}.
+ * @param prefix A normalised prefix without a trailing slash (except `/`).
+ * @returns True when `path` is `prefix` or below it.
+ *
+ * @example Usage
+ * ```ts
+ * import { hasPathPrefix } from "./path.ts";
+ * hasPathPrefix("/admin/users", "/admin"); // true
+ * hasPathPrefix("/administrator", "/admin"); // false
+ * ```
+ */
+export function hasPathPrefix(path: string, prefix: string): boolean {
+  const pl = prefix.length;
+  if (pl === 1) return true; // "/"
+  if (path.length === pl) return path === prefix;
+  return path.charCodeAt(pl) === SLASH && path.startsWith(prefix);
+}
+
+/** Index where the path of a request target starts (0 for origin-form). */
+function pathStart(target: string): number {
+  if (target.charCodeAt(0) === SLASH) return 0;
+  const scheme = target.indexOf("://");
+  if (scheme === -1) return 0; // asterisk-form or garbage: left to the caller
+  const len = target.length;
+  for (let i = scheme + 3; i < len; i++) {
+    const c = target.charCodeAt(i);
+    if (c === SLASH || c === QUESTION || c === HASH) return i;
+  }
+  return len;
+}
+
+/** Index where the path ends: the first `?` or `#` from `start`, or the length. */
+function pathEnd(target: string, start: number): number {
+  const len = target.length;
+  for (let i = start; i < len; i++) {
+    const c = target.charCodeAt(i);
+    if (c === QUESTION || c === HASH) return i;
+  }
+  return len;
+}
+
+/**
+ * Returns the raw (still encoded) path of a request target: origin-form
+ * (`/p?q`) or a full URL as found in `Request.url` (`http://h:1/p?q#f`).
+ * A URL with an empty path gives `/`. No `URL` is parsed; an origin-form
+ * target without query is returned as the same string.
+ *
+ * Prefer this and {@linkcode queryOf} on the hot path: each returns a string
+ * without allocating a result object.
+ *
+ * @param target The request target or `Request.url`.
+ * @returns The path, without query and fragment.
+ *
+ * @example Usage
+ * ```ts
+ * import { pathOf } from "./path.ts";
+ * pathOf("http://localhost:8000/users/1?full=1"); // "/users/1"
+ * pathOf("/a%20b?x"); // "/a%20b"
+ * ```
+ */
+export function pathOf(target: string): string {
+  const start = pathStart(target);
+  const end = pathEnd(target, start);
+  if (start === end) return start === 0 ? "" : "/";
+  if (start === 0 && end === target.length) return target;
+  return target.slice(start, end);
+}
+
+/**
+ * Returns the query string of a request target without the leading `?` and
+ * without any fragment, or `""` when there is none.
+ *
+ * @param target The request target or `Request.url`.
+ * @returns The raw query string.
+ *
+ * @example Usage
+ * ```ts
+ * import { queryOf } from "./path.ts";
+ * queryOf("http://localhost/search?q=deno#top"); // "q=deno"
+ * queryOf("/plain"); // ""
+ * ```
+ */
+export function queryOf(target: string): string {
+  const q = pathEnd(target, pathStart(target));
+  if (target.charCodeAt(q) !== QUESTION) return "";
+  const hash = target.indexOf("#", q + 1);
+  return hash === -1 ? target.slice(q + 1) : target.slice(q + 1, hash);
+}
+
+/**
+ * Splits a request target (origin-form or a full URL as in `Request.url`)
+ * into its raw path and its query string without `?` (`""` when none),
+ * without a URL parse. Same results as {@linkcode pathOf} and
+ * {@linkcode queryOf}, which avoid the result object.
+ *
+ * @param target The request target or `Request.url`.
+ * @returns The raw path and the raw query string.
+ *
+ * @example Usage
+ * ```ts
+ * import { splitTarget } from "./path.ts";
+ * splitTarget("http://h:1/p?q=1#f"); // { path: "/p", query: "q=1" }
+ * ```
+ */
+export function splitTarget(target: string): { path: string; query: string } {
+  return { path: pathOf(target), query: queryOf(target) };
+}

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import {
+  isValidRequestId,
+  MAX_REQUEST_ID_LENGTH,
+  newRequestId,
+} from "../src/request_id.ts";
+
+Deno.test("request id: printable ASCII ids up to 200 characters are kept", () => {
+  assert.ok(isValidRequestId("a"));
+  assert.ok(isValidRequestId("4bf92f3577b34da6a3ce929d0e0e4736"));
+  assert.ok(isValidRequestId("Root=1-67891233-abcdef012345678912345678"));
+  assert.ok(isValidRequestId("!~{}[]\"'\\/:;=?@#$%^&*()_+-."));
+  assert.ok(isValidRequestId("x".repeat(MAX_REQUEST_ID_LENGTH)));
+});
+
+Deno.test("request id: empty, long, spaced, control and non-ASCII ids are refused", () => {
+  assert.equal(MAX_REQUEST_ID_LENGTH, 200);
+  assert.ok(!isValidRequestId(""));
+  assert.ok(!isValidRequestId("x".repeat(201)));
+  assert.ok(!isValidRequestId("x".repeat(100_000)));
+  assert.ok(!isValidRequestId("a b"));
+  assert.ok(!isValidRequestId("a\tb"));
+  assert.ok(!isValidRequestId("a\nb"));
+  assert.ok(!isValidRequestId("a\r\nx-injected: 1"));
+  assert.ok(!isValidRequestId("a\x00b"));
+  assert.ok(!isValidRequestId("a\x7fb"));
+  assert.ok(!isValidRequestId("café"));
+  assert.ok(!isValidRequestId("😀"));
+});
+
+Deno.test("request id: generated ids are valid and unique", () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 10_000; i++) {
+    const id = newRequestId();
+    assert.ok(isValidRequestId(id), id);
+    seen.add(id);
+  }
+  assert.equal(seen.size, 10_000);
+});
+
+Deno.test("request id: generated ids share a per-process random prefix", () => {
+  const a = newRequestId();
+  const b = newRequestId();
+  const prefix = a.slice(0, a.indexOf("-") + 1);
+  assert.ok(prefix.length > 1);
+  assert.ok(b.startsWith(prefix));
+  assert.notEqual(a, b);
+});
