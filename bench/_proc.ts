@@ -126,17 +126,37 @@ export async function clockTicks(): Promise<number> {
 }
 
 /**
+ * Reads a `/proc` file. Deno only lets a program read `/proc` directly with
+ * `--allow-all`, so this runs `cat` (needs `--allow-run`).
+ *
+ * @throws {Error} when the file cannot be read (e.g. the process is gone).
+ *
+ * @example Usage
+ * ```ts
+ * import { readProc } from "./_proc.ts";
+ * const stat = await readProc(`/proc/${Deno.pid}/stat`);
+ * ```
+ */
+export async function readProc(path: string): Promise<string> {
+  const r = await runTool(["cat", path], 5_000);
+  if (r.code !== 0) {
+    throw new Error(`Cannot read ${path}: ${r.stderr.trim()}`);
+  }
+  return r.stdout;
+}
+
+/**
  * User plus system CPU time of the whole process (all threads), in clock
  * ticks, from `/proc/<pid>/stat`.
  *
  * @example Usage
  * ```ts
  * import { cpuTicks } from "./_proc.ts";
- * cpuTicks(Deno.pid);
+ * await cpuTicks(Deno.pid);
  * ```
  */
-export function cpuTicks(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+export async function cpuTicks(pid: number): Promise<number> {
+  const stat = await readProc(`/proc/${pid}/stat`);
   // Fields after the parenthesised command name; utime and stime are fields
   // 14 and 15 of the whole line, so 11 and 12 after ")".
   const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -157,11 +177,11 @@ export interface MemInfo {
  * @example Usage
  * ```ts
  * import { memory } from "./_proc.ts";
- * memory(Deno.pid).rssKiB;
+ * (await memory(Deno.pid)).rssKiB;
  * ```
  */
-export function memory(pid: number): MemInfo {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+export async function memory(pid: number): Promise<MemInfo> {
+  const status = await readProc(`/proc/${pid}/status`);
   const field = (name: string): number => {
     const m = status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"));
     return m ? Number(m[1]) : 0;
@@ -286,6 +306,7 @@ export async function startServer(opts: StartOptions): Promise<StartResult> {
   const child = new Deno.Command(cmd[0], {
     args: cmd.slice(1),
     cwd: ROOT,
+    env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -293,7 +314,7 @@ export async function startServer(opts: StartOptions): Promise<StartResult> {
   LIVE.add(child);
 
   let tail = "";
-  (async () => {
+  const stderrDone = (async () => {
     for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
       tail = (tail + text).slice(-4000);
     }
@@ -328,9 +349,13 @@ export async function startServer(opts: StartOptions): Promise<StartResult> {
           const line = await readLine();
           if (line === null) {
             const st = await child.status;
+            await Promise.race([stderrDone, sleep(1_000)]);
+            const lines = tail.trim().split("\n");
+            const err = lines.find((l) => /error/i.test(l)) ??
+              lines.slice(-3).join(" ");
             return {
               reason: `exited with code ${st.code} before it was ready: ${
-                tail.trim().split("\n").slice(-3).join(" | ")
+                err.trim()
               }`,
             };
           }
@@ -420,7 +445,7 @@ export async function raiseOwnFdLimit(n: number): Promise<number> {
       `--nofile=${n}:${n}`,
     ], 5_000).catch(() => {});
   }
-  const limits = Deno.readTextFileSync(`/proc/${Deno.pid}/limits`);
+  const limits = await readProc(`/proc/${Deno.pid}/limits`);
   const m = limits.match(/^Max open files\s+(\d+|unlimited)/m);
   return m ? (m[1] === "unlimited" ? Infinity : Number(m[1])) : 0;
 }
@@ -449,7 +474,7 @@ export interface MachineInfo {
 export async function machineInfo(): Promise<MachineInfo> {
   let cpu = "unknown";
   try {
-    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    const info = await readProc("/proc/cpuinfo");
     cpu = info.match(/^model name\s*:\s*(.*)$/m)?.[1] ?? cpu;
   } catch { /* not Linux */ }
   const version = async (cmd: string[]): Promise<string> => {

@@ -217,9 +217,14 @@ function parseOptions(args: string[]): Options {
   const servers = get("servers")?.split(",") ?? null;
   const rounds = Number(get("rounds") ?? 5);
   const duration = Number(get("duration") ?? (quick ? 1 : 4));
-  const warmup = Number(get("warmup") ?? (quick ? 0.5 : 2));
-  if (!(rounds >= 1) || !(duration > 0) || !(warmup >= 0)) {
-    throw new Error("--rounds, --duration and --warmup must be positive");
+  const warmup = Number(get("warmup") ?? (quick ? 1 : 2));
+  if (
+    !Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(duration) ||
+    duration < 1 || !Number.isInteger(warmup) || warmup < 0
+  ) {
+    throw new Error(
+      "--rounds and --duration must be positive integers, --warmup a whole number of seconds",
+    );
   }
   const full = !quick && args.every((a) => a.startsWith("--out="));
   return {
@@ -356,9 +361,9 @@ async function runScenario(
         if (row.failed) continue;
         const p = procs.get(row.name)!;
         try {
-          const before = cpuTicks(p.pid);
+          const before = await cpuTicks(p.pid);
           const res = await load(p, opts.duration);
-          const after = cpuTicks(p.pid);
+          const after = await cpuTicks(p.pid);
           const cpu = res.requests > 0
             ? (after - before) * 1e6 / hz / res.requests
             : NaN;
@@ -383,7 +388,7 @@ async function runScenario(
     }
     for (const row of live) {
       try {
-        row.peakRssKiB = memory(procs.get(row.name)!.pid).hwmKiB;
+        row.peakRssKiB = (await memory(procs.get(row.name)!.pid)).hwmKiB;
       } catch { /* process gone */ }
     }
   } finally {
@@ -395,6 +400,11 @@ async function runScenario(
 function fmtRatio(x: number, base: number): string {
   if (!Number.isFinite(x) || !Number.isFinite(base) || base === 0) return "–";
   return `${(x / base).toFixed(2)}×`;
+}
+
+/** Makes `text` safe for one markdown table cell. */
+function cell(text: string): string {
+  return text.replace(/\s+/g, " ").replaceAll("|", "/").slice(0, 200);
 }
 
 function fmt(x: number, digits: number): string {
@@ -441,11 +451,11 @@ function scenarioTable(sc: Scenario, rows: Row[], opts: Options): string {
   const b = base && !base.skipped && !base.failed ? summarize(base) : null;
   for (const row of rows) {
     if (row.skipped) {
-      lines.push(`| ${row.name} | skipped: ${row.skipped} |||||||||| `);
+      lines.push(`| ${row.name} | skipped: ${cell(row.skipped)} ||||||||||`);
       continue;
     }
     if (row.failed && row.rounds.length === 0) {
-      lines.push(`| ${row.name} | failed: ${row.failed.slice(0, 200)} ||||||||||`);
+      lines.push(`| ${row.name} | failed: ${cell(row.failed)} ||||||||||`);
       continue;
     }
     const s = summarize(row);

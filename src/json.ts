@@ -278,8 +278,9 @@ function locateSyntaxError(text: string, cause: unknown): SyntaxErrorLocation {
     const m = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
     m.lastIndex = i;
     const match = m.exec(text);
-    if (match === null || match[0] === "-") {
-      if (match !== null) i++;
+    if (match === null) {
+      // Only a lone "-" can fail here: point at what follows it.
+      i++;
       return fail("invalid number");
     }
     i += match[0].length;
