@@ -605,7 +605,12 @@ export class App implements Servable {
           : new URL(input, "http://localhost"),
         init,
       );
-    return await this.fetch(req, LOCAL_INFO);
+    this.#registry.hold();
+    try {
+      return await this.fetch(req, LOCAL_INFO);
+    } finally {
+      this.#registry.release();
+    }
   }
 
   #early(
@@ -763,6 +768,7 @@ export class App implements Servable {
   /** Marks `ctx` finished: metrics, hooks, unread body, registry. */
   #complete(ctx: Context, res: Response | null): void {
     ctx._phase = 2;
+    ctx._detach();
     this.#registry.remove(ctx);
     this.completed++;
     const status = res !== null ? res.status : ctx._status;

@@ -321,7 +321,9 @@ export class Body {
     const declared = this.#declaredLength(limit);
     const source = this.#source.body;
     if (source === null) {
-      if (declared !== null && declared > 0) throw this.#incomplete(0, declared);
+      if (declared !== null && declared > 0) {
+        throw this.#incomplete(0, declared);
+      }
       this.#done = true;
       return new ReadableStream({ start: (c) => c.close() });
     }
@@ -432,7 +434,9 @@ export class Body {
     const declared = this.#declaredLength(limit);
     const source = this.#source.body;
     if (source === null) {
-      if (declared !== null && declared > 0) throw this.#incomplete(0, declared);
+      if (declared !== null && declared > 0) {
+        throw this.#incomplete(0, declared);
+      }
       this.#done = true;
       return EMPTY;
     }
@@ -548,7 +552,9 @@ export class Body {
   #broken(cause: unknown): HttpError {
     this.#done = true;
     if (cause instanceof HttpError) return cause;
-    if (this.#cancelled) return new HttpError(400, "Request body was cancelled");
+    if (this.#cancelled) {
+      return new HttpError(400, "Request body was cancelled");
+    }
     return this.#reject(
       400,
       "body_incomplete",

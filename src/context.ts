@@ -137,6 +137,10 @@ export class Context implements Inflight {
   #ac: AbortController | undefined;
   #state: Record<string, unknown> | undefined;
   #remote: RemoteAddr | undefined;
+  #client: AbortSignal | undefined;
+  #onClientAbort = (): void => {
+    if (this._phase !== 2) this._abort(clientGone());
+  };
 
   /** @internal Created by the App only. */
   constructor(
@@ -250,13 +254,20 @@ export class Context implements Inflight {
       this.#ac = new AbortController();
       const client = this.#req !== null ? this.#req.signal : this.#src!.signal;
       if (client.aborted) this._abort(clientGone());
-      else {
-        client.addEventListener("abort", () => {
-          if (this._phase !== 2) this._abort(clientGone());
-        }, { once: true });
+      else if (this._phase !== 2) {
+        this.#client = client;
+        client.addEventListener("abort", this.#onClientAbort);
       }
     }
     return this.#ac.signal;
+  }
+
+  /**
+   * @internal Stops listening for client disconnects once the response is
+   * complete (Deno.serve aborts `request.signal` after normal responses too).
+   */
+  _detach(): void {
+    this.#client?.removeEventListener("abort", this.#onClientAbort);
   }
 
   /** @internal Aborts the signal (if anyone holds it) with `reason`. */

@@ -70,6 +70,7 @@ export class InflightRegistry {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #idle: (() => void)[] = [];
+  #holds = 0;
 
   /** Returns the (shared) list for requests with `ms` deadline budget; 0 = no deadline. */
   list(ms: number): DeadlineList {
@@ -125,6 +126,23 @@ export class InflightRegistry {
     for (const item of all) fn(item);
   }
 
+  /**
+   * Keeps the process alive while deadlines are pending, for callers that
+   * have no listener doing so (`app.request()`); pair with {@linkcode release}.
+   */
+  hold(): void {
+    if (this.#holds++ === 0 && this.#timer !== undefined) {
+      Deno.refTimer?.(this.#timer);
+    }
+  }
+
+  /** Ends a {@linkcode hold}. */
+  release(): void {
+    if (--this.#holds === 0 && this.#timer !== undefined) {
+      Deno.unrefTimer?.(this.#timer);
+    }
+  }
+
   /** Stops the shared timer; requests keep their deadlines until re-armed. */
   stop(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -136,8 +154,8 @@ export class InflightRegistry {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
     const timer = setTimeout(this.#fire, Math.max(0, at - Date.now()));
-    // The timer must never keep a process alive on its own.
-    Deno.unrefTimer?.(timer);
+    // A listener keeps servers alive; the timer alone must not, unless held.
+    if (this.#holds === 0) Deno.unrefTimer?.(timer);
     this.#timer = timer;
   }
 

@@ -34,7 +34,10 @@ Deno.test("parseUrlEncoded decodes pairs like URLSearchParams", () => {
 
 Deno.test("parseUrlEncoded enforces formFields with 413", () => {
   assert.equal([...parseUrlEncoded(enc.encode("a=1&b=2&c=3"), 3)].length, 3);
-  assert.equal(status(() => parseUrlEncoded(enc.encode("a=1&b=2&c=3"), 2)), 413);
+  assert.equal(
+    status(() => parseUrlEncoded(enc.encode("a=1&b=2&c=3"), 2)),
+    413,
+  );
   // Empty pairs are not fields.
   assert.equal([...parseUrlEncoded(enc.encode("a=1&&&&b=2&"), 2)].length, 2);
   const many = enc.encode("a&".repeat(100_000));
@@ -115,7 +118,11 @@ Deno.test("parseMultipart matches what Deno serializes", async () => {
   input.append("doc", new File(["hello"], "h.txt", { type: "text/plain" }));
   const req = new Request("http://x/", { method: "POST", body: input });
   const boundary = req.headers.get("content-type")!.split("boundary=")[1];
-  const form = parseMultipart(new Uint8Array(await req.arrayBuffer()), boundary, 2);
+  const form = parseMultipart(
+    new Uint8Array(await req.arrayBuffer()),
+    boundary,
+    2,
+  );
   assert.equal(form.get("name"), "palisade");
   const doc = form.get("doc");
   assert.ok(doc instanceof File);

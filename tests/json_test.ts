@@ -139,8 +139,11 @@ Deno.test("parseJson strips __proto__, constructor and prototype keys", () => {
 });
 
 Deno.test("parseJson keeps values that merely mention the dangerous names", () => {
-  assert.deepEqual(parseJson('{"name":"__proto__","list":["constructor"]}', 64), {
-    name: "__proto__",
-    list: ["constructor"],
-  });
+  assert.deepEqual(
+    parseJson('{"name":"__proto__","list":["constructor"]}', 64),
+    {
+      name: "__proto__",
+      list: ["constructor"],
+    },
+  );
 });

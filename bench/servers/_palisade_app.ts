@@ -1,0 +1,64 @@
+/**
+ * The Palisade App every Palisade benchmark server serves: the shared
+ * 100-route table plus the scenario routes, like the Hono server.
+ *
+ * @module
+ */
+
+import { App, DEFAULT_LIMITS } from "../../mod.ts";
+import { ROUTES, SCENARIO_ROUTES } from "../_routes.ts";
+import { streamChunks } from "./_common.ts";
+
+/**
+ * Builds the benchmark App. `hardened` spells out every default explicitly
+ * (limits, deadline, request ids, metrics) and mounts `/metrics`; without it
+ * the App runs on `new App()` defaults, which are the same hardening.
+ *
+ * @example Usage
+ * ```ts
+ * import { buildApp } from "./_palisade_app.ts";
+ * const app = buildApp(false);
+ * ```
+ */
+export function buildApp(hardened: boolean): App {
+  const app = hardened
+    ? new App({
+      limits: { ...DEFAULT_LIMITS },
+      deadlineMs: 30_000,
+      requestIdHeader: "x-request-id",
+      metrics: true,
+    })
+    : new App();
+  for (const route of ROUTES) {
+    const key = `${route.method} ${route.path}`;
+    if (key === "GET /") app.get("/", (ctx) => ctx.text("ok"));
+    else if (key === "GET /users/:id") {
+      app.get("/users/:id", (ctx) => ctx.json({ id: ctx.params.id }));
+    } else if (key === "POST /json") {
+      app.post("/json", async (ctx) => ctx.json(await ctx.body.json()));
+    } else if (key === "GET /stream") {
+      app.get("/stream", (ctx) => ctx.stream(streamChunks()));
+    } else if (!SCENARIO_ROUTES.has(key)) {
+      const text = (): Response => new Response(key);
+      switch (route.method) {
+        case "GET":
+          app.get(route.path, text);
+          break;
+        case "POST":
+          app.post(route.path, text);
+          break;
+        case "PUT":
+          app.put(route.path, text);
+          break;
+        case "PATCH":
+          app.patch(route.path, text);
+          break;
+        case "DELETE":
+          app.delete(route.path, text);
+          break;
+      }
+    }
+  }
+  if (hardened) app.get("/metrics", app.metrics.handler());
+  return app;
+}

@@ -1,0 +1,60 @@
+/**
+ * The interface between `serve()` and a transport (the `Deno.serve` adapter,
+ * the h1 engine). Adding a transport means implementing
+ * {@linkcode TransportFactory} and adding one case to `serve()`.
+ *
+ * @module
+ */
+
+import type { Servable } from "../types.ts";
+
+/** TLS material as PEM text. */
+export interface TlsPem {
+  /** Certificate chain, PEM. */
+  cert: string;
+  /** Private key, PEM. */
+  key: string;
+}
+
+/** What `serve()` tells a transport when starting it. */
+export interface TransportOptions {
+  /** Interface to bind, e.g. `"0.0.0.0"` or `"127.0.0.1"`. */
+  hostname: string;
+  /** Port to bind; 0 picks a free one. */
+  port: number;
+  /** TLS certificate and key; undefined for plain TCP. */
+  tls: TlsPem | undefined;
+}
+
+/**
+ * A running transport. `serve()` drives it through shutdown: first
+ * {@linkcode Transport.stopAccepting}, then, once the App is idle or the
+ * grace period is over, {@linkcode Transport.close}.
+ */
+export interface Transport {
+  /** The address actually bound (the real port when 0 was asked for). */
+  readonly addr: Deno.NetAddr;
+  /** True from {@linkcode Transport.stopAccepting} on. */
+  readonly draining: boolean;
+  /**
+   * Stops accepting connections (new ones are refused), closes idle
+   * keep-alive connections, and marks every later response with
+   * `Connection: close` so clients do not reuse their connection. Requests in
+   * flight continue. Idempotent.
+   */
+  stopAccepting(): void;
+  /**
+   * Closes every connection still open, as far as the transport can, and
+   * resolves when it is done. Called after the App has answered or aborted
+   * every request.
+   */
+  close(): Promise<void>;
+  /** Resolves when the listener and every connection are closed; never rejects. */
+  readonly finished: Promise<void>;
+}
+
+/** Starts a transport serving `app`. */
+export type TransportFactory = (
+  app: Servable,
+  options: TransportOptions,
+) => Transport;
