@@ -42,16 +42,7 @@ import {
   postLua,
   runLoad,
 } from "./_load_tools.ts";
-
-/** A server under test. */
-interface ServerSpec {
-  /** Row label. */
-  name: string;
-  /** Program path relative to the repository root. */
-  script: string;
-  /** Extra flags. */
-  args: string[];
-}
+import { HTTP1_SERVERS, serverList, SERVERS } from "./_servers.ts";
 
 /** A load scenario. */
 interface Scenario {
@@ -70,33 +61,8 @@ interface Scenario {
   notes?: string[];
 }
 
-const SERVERS: Record<string, ServerSpec> = {
-  raw: { name: "raw", script: "bench/servers/raw.ts", args: [] },
-  "palisade-deno": {
-    name: "palisade-deno",
-    script: "bench/servers/palisade_deno.ts",
-    args: [],
-  },
-  "palisade-h1": {
-    name: "palisade-h1",
-    script: "bench/servers/palisade_h1.ts",
-    args: [],
-  },
-  hono: { name: "hono", script: "bench/servers/hono.ts", args: [] },
-  "palisade-deno+hardened": {
-    name: "palisade-deno+hardened",
-    script: "bench/servers/palisade_deno.ts",
-    args: ["--hardened"],
-  },
-  "palisade-h1+hardened": {
-    name: "palisade-h1+hardened",
-    script: "bench/servers/palisade_h1.ts",
-    args: ["--hardened"],
-  },
-};
-
-const HTTP1 = ["raw", "palisade-deno", "palisade-h1", "hono"];
-const HTTP2 = ["raw", "palisade-deno", "hono"];
+const HTTP1 = [...HTTP1_SERVERS];
+const HTTP2 = HTTP1.filter((n) => SERVERS[n].h2);
 const H2_NOTE = "palisade-h1 left out: the h1 engine speaks HTTP/1.1 only";
 
 const SCENARIOS: Scenario[] = [
@@ -214,7 +180,9 @@ function parseOptions(args: string[]): Options {
       throw new Error(`Unknown scenario "${s}"`);
     }
   }
-  const servers = get("servers")?.split(",") ?? null;
+  const servers = get("servers") === undefined
+    ? null
+    : serverList(get("servers"), []);
   const rounds = Number(get("rounds") ?? 5);
   const duration = Number(get("duration") ?? (quick ? 1 : 4));
   const warmup = Number(get("warmup") ?? (quick ? 1 : 2));

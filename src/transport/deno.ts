@@ -64,7 +64,9 @@ class DenoTransport implements Transport {
     ): Response | Promise<Response> => {
       const res = fetch(req, info);
       if (!this.#draining) return res;
-      return res instanceof Promise ? res.then(closeConnection) : closeConnection(res);
+      return res instanceof Promise
+        ? res.then(closeConnection)
+        : closeConnection(res);
     };
     const base = {
       hostname: options.hostname,
@@ -74,7 +76,10 @@ class DenoTransport implements Transport {
     };
     this.#server = options.tls === undefined
       ? Deno.serve(base, handler)
-      : Deno.serve({ ...base, cert: options.tls.cert, key: options.tls.key }, handler);
+      : Deno.serve(
+        { ...base, cert: options.tls.cert, key: options.tls.key },
+        handler,
+      );
     this.addr = this.#server.addr;
     this.finished = this.#server.finished.catch(() => {});
   }

@@ -1,0 +1,90 @@
+/**
+ * The servers under test, shared by the load, idle-connection and soak
+ * harnesses.
+ *
+ * @module
+ */
+
+/** A server program and its flags. */
+export interface ServerSpec {
+  /** Row label, e.g. `"palisade-h1"`. */
+  name: string;
+  /** Program path relative to the repository root. */
+  script: string;
+  /** Extra flags. */
+  args: string[];
+  /** Whether it serves HTTP/2 (h2c with prior knowledge, h2 over TLS). */
+  h2: boolean;
+}
+
+/**
+ * Every server program by name.
+ *
+ * @example Usage
+ * ```ts
+ * import { SERVERS } from "./_servers.ts";
+ * SERVERS.raw.script; // "bench/servers/raw.ts"
+ * ```
+ */
+export const SERVERS: Readonly<Record<string, ServerSpec>> = {
+  raw: { name: "raw", script: "bench/servers/raw.ts", args: [], h2: true },
+  "palisade-deno": {
+    name: "palisade-deno",
+    script: "bench/servers/palisade_deno.ts",
+    args: [],
+    h2: true,
+  },
+  "palisade-h1": {
+    name: "palisade-h1",
+    script: "bench/servers/palisade_h1.ts",
+    args: [],
+    h2: false,
+  },
+  hono: { name: "hono", script: "bench/servers/hono.ts", args: [], h2: true },
+  "palisade-deno+hardened": {
+    name: "palisade-deno+hardened",
+    script: "bench/servers/palisade_deno.ts",
+    args: ["--hardened"],
+    h2: true,
+  },
+  "palisade-h1+hardened": {
+    name: "palisade-h1+hardened",
+    script: "bench/servers/palisade_h1.ts",
+    args: ["--hardened"],
+    h2: false,
+  },
+};
+
+/** The four servers that answer every HTTP/1.1 scenario. */
+export const HTTP1_SERVERS: readonly string[] = [
+  "raw",
+  "palisade-deno",
+  "palisade-h1",
+  "hono",
+];
+
+/**
+ * Parses a `--servers=a,b` list, checking every name.
+ *
+ * @throws {Error} naming an unknown server.
+ *
+ * @example Usage
+ * ```ts
+ * import { serverList } from "./_servers.ts";
+ * serverList("raw,hono", ["raw"]); // ["raw", "hono"]
+ * ```
+ */
+export function serverList(
+  flag: string | undefined,
+  fallback: readonly string[],
+): string[] {
+  const names = flag === undefined ? [...fallback] : flag.split(",");
+  for (const n of names) {
+    if (!(n in SERVERS)) {
+      throw new Error(
+        `Unknown server "${n}"; servers: ${Object.keys(SERVERS).join(", ")}`,
+      );
+    }
+  }
+  return names;
+}
