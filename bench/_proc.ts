@@ -414,8 +414,8 @@ export async function killAll(): Promise<void> {
  * ```
  */
 export function killChildrenOnSignal(): void {
-  const handler = () => {
-    log("interrupted: stopping servers");
+  const handler = (signal: Deno.Signal) => {
+    log(`interrupted by ${signal}: stopping servers`);
     for (const c of LIVE) {
       try {
         c.kill("SIGKILL");
@@ -423,8 +423,8 @@ export function killChildrenOnSignal(): void {
     }
     Deno.exit(130);
   };
-  Deno.addSignalListener("SIGINT", handler);
-  Deno.addSignalListener("SIGTERM", handler);
+  Deno.addSignalListener("SIGINT", () => handler("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => handler("SIGTERM"));
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 
 import { Router } from "../src/router.ts";
+import { normalizePath, pathOf } from "../src/path.ts";
 import { RegExpRouter } from "npm:hono@4/router/reg-exp-router";
 import { TrieRouter } from "npm:hono@4/router/trie-router";
 import { SmartRouter } from "npm:hono@4/router/smart-router";
@@ -303,8 +304,14 @@ function contenders(table: [string, string][]): Contender[] {
     }
   });
   const list: Contender[] = [
-    { name: "palisade Router", lookup: (m, p) => ours.match(m, p)?.value ?? -1 },
-    { name: "hono RegExpRouter", lookup: (m, p) => regexp.match(m, p)[0].length },
+    {
+      name: "palisade Router",
+      lookup: (m, p) => ours.match(m, p)?.value ?? -1,
+    },
+    {
+      name: "hono RegExpRouter",
+      lookup: (m, p) => regexp.match(m, p)[0].length,
+    },
     {
       name: "hono SmartRouter",
       lookup: (m, p) => smart.match(m, p)[0].length,
@@ -368,6 +375,36 @@ function register(group: string, table: [string, string][]): void {
 
 register("GitHub API table", ROUTES);
 register("RegExpRouter-compatible table", regexpCompatible(ROUTES));
+
+/** Request.url shapes: clean (fast path), encoded, and collapsible. */
+const URLS = [
+  "http://127.0.0.1:8000/repos/denoland/deno/issues/123/comments?page=2",
+  "http://127.0.0.1:8000/user/repos",
+  "http://127.0.0.1:8000/.well-known/security.txt",
+  "http://127.0.0.1:8000/files/caf%C3%A9/men%C3%BC.pdf",
+  "http://127.0.0.1:8000//assets//css/site.css",
+];
+
+Deno.bench({
+  name: "pathOf + normalizePath",
+  group: "path",
+  baseline: true,
+  fn(): void {
+    for (let i = 0; i < URLS.length; i++) {
+      sink += normalizePath(pathOf(URLS[i])).length;
+    }
+  },
+});
+
+Deno.bench({
+  name: "new URL().pathname (no decoding, no checks)",
+  group: "path",
+  fn(): void {
+    for (let i = 0; i < URLS.length; i++) {
+      sink += new URL(URLS[i]).pathname.length;
+    }
+  },
+});
 
 globalThis.addEventListener("unload", () => {
   if (sink === 0.5) console.log(sink);

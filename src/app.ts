@@ -14,6 +14,7 @@ import {
 } from "./context.ts";
 import { type DeadlineList, InflightRegistry } from "./deadline.ts";
 import { HttpError, problem } from "./errors.ts";
+import { checkHeaderLimits } from "./header_limits.ts";
 import {
   DEFAULT_LIMITS,
   type Limits,
@@ -522,13 +523,12 @@ export class App implements Servable {
         null,
       );
     }
-    let count = 0;
-    let bytes = 0;
-    for (const [name, value] of req.headers) {
-      count++;
-      bytes += name.length + value.length;
-    }
-    if (count > limits.headerCount) {
+    const headerCheck = checkHeaderLimits(
+      req.headers,
+      limits.headerCount,
+      limits.headerBytes,
+    );
+    if (headerCheck === 1) {
       return this.#early(
         "too_many_headers",
         431,
@@ -537,7 +537,7 @@ export class App implements Servable {
         null,
       );
     }
-    if (bytes > limits.headerBytes) {
+    if (headerCheck === 2) {
       return this.#early(
         "headers_too_large",
         431,

@@ -66,6 +66,7 @@ export interface BodySource {
 }
 
 const ALREADY_READ = "Request body has already been read";
+const utf8 = new TextDecoder();
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
 const EMPTY = new Uint8Array(0);
 const DIGITS = /^[0-9]+$/;
@@ -432,6 +433,9 @@ export class Body {
 
   async #readAll(limit: number): Promise<Uint8Array> {
     const declared = this.#declaredLength(limit);
+    if (declared !== null && this.#source instanceof Request) {
+      return await this.#readDeclaredRequest(this.#source, declared);
+    }
     const source = this.#source.body;
     if (source === null) {
       if (declared !== null && declared > 0) {
@@ -488,6 +492,38 @@ export class Body {
     return out;
   }
 
+  /**
+   * Reads a `Request` whose declared length is within the limit through the
+   * platform's one-shot `arrayBuffer()`, several times cheaper than a
+   * reader loop on `Deno.serve` requests. Safe because the transport frames
+   * the body by that length: Deno.serve (HTTP/1.1 and HTTP/2) never delivers
+   * more than `Content-Length` bytes and answers 400 itself to a request
+   * with both `Content-Length` and `Transfer-Encoding` or conflicting
+   * lengths. A length mismatch from a hand-built `Request` is still a 400.
+   * It never touches `req.body`: on Deno.serve that getter builds a stream
+   * and turns `arrayBuffer()` into the slow path.
+   */
+  async #readDeclaredRequest(
+    req: Request,
+    declared: number,
+  ): Promise<Uint8Array> {
+    if (req.bodyUsed) throw new TypeError(ALREADY_READ);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await req.arrayBuffer());
+    } catch (error) {
+      throw this.#broken(error);
+    }
+    if (this.#cancelled) {
+      throw new HttpError(400, "Request body was cancelled");
+    }
+    const error = this.#checkChunk(0, bytes.length, Infinity, declared);
+    if (error !== null) throw error;
+    if (bytes.length < declared) throw this.#incomplete(bytes.length, declared);
+    this.#done = true;
+    return bytes;
+  }
+
   /** The error for a chunk of `length` after `total` bytes, or null. */
   #checkChunk(
     total: number,
@@ -507,6 +543,10 @@ export class Body {
   }
 
   #decode(bytes: Uint8Array, reason: RejectReason): string {
+    // The lenient decoder is ~10x faster than the fatal one; only text that
+    // contains U+FFFD (an invalid sequence, or a real U+FFFD) is re-checked.
+    const text = utf8.decode(bytes);
+    if (!text.includes("\uFFFD")) return text;
     try {
       return fatalUtf8.decode(bytes);
     } catch (cause) {

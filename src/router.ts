@@ -7,11 +7,12 @@
  * pattern), plus one tree for `ALL` alone that serves every other method.
  * Fully static patterns live in a `Map` from path to a prebuilt, frozen
  * {@linkcode RouteMatch}, so a static hit allocates nothing. Patterns with a
- * param or a wildcard live in a character radix tree that is walked with
- * `charCodeAt`/`startsWith` and backtracks static → param → wildcard; only
- * the param values are sliced, once a route has been found. Every tree node
- * is visited at most once per lookup, so a match costs at most the size of
- * the tree, whatever the path.
+ * param or a wildcard live in a character radix tree (children indexed by
+ * char code) that is walked with `charCodeAt` and backtracks static → param
+ * → wildcard; nothing is allocated during the walk, and only the param values
+ * are sliced once a route has been found. Every tree node is visited at most
+ * once per lookup, so a match costs at most the size of the tree, whatever
+ * the path (no pathological backtracking).
  *
  * @module
  */
@@ -53,15 +54,17 @@ class Slot<T> {
 }
 
 /** A radix tree node. A param node is one held in another node's `param`. */
-class Node<T> {
+class RadixNode<T> {
   /** Static characters this node consumes (empty for the root and params). */
   prefix: string;
   /** First char code of `prefix`. */
   code: number;
   /** Static children, with distinct `code`s. */
-  kids: Node<T>[] = [];
+  kids: RadixNode<T>[] = [];
+  /** `kids` by ASCII char code (null where none); non-ASCII ones are scanned. */
+  index: (RadixNode<T> | null)[] = [];
   /** The `:param` child: consumes one non-empty segment. */
-  param: Node<T> | null = null;
+  param: RadixNode<T> | null = null;
   /** Route that ends exactly here. */
   end: Route<T> | null = null;
   /** Route whose `*` starts here: matches the end of the path or "/rest". */
@@ -81,10 +84,10 @@ class Tree<T> {
   statics: Map<string, RouteMatch<T>> = new Map();
   staticSlots: Map<string, Slot<T>> = new Map();
   /** Root of the tree of patterns with params or a wildcard. */
-  root: Node<T> | null = null;
+  root: RadixNode<T> | null = null;
 }
 
-/** A parsed pattern: static runs, params (`null`) and the wildcard (`"*"`). */
+/** A parsed pattern: static runs, params and the wildcard, in order. */
 interface Parsed {
   /** Static strings and markers: `{ param: name }` or `{ wildcard: true }`. */
   tokens: ({ s: string } | { param: string } | { wildcard: true })[];
@@ -241,7 +244,9 @@ export class Router<T> {
    * Lists the methods registered for patterns that match `path`: upper-case,
    * sorted, unique, without `"ALL"`. Empty when no pattern of any specific
    * method matches. Meant for the `Allow` header of a 405 (the caller adds
-   * `HEAD` for `GET` if it falls back); slower than `match`.
+   * `HEAD` for `GET` if it falls back); slower than `match`. When an `ALL`
+   * route matches the path, every method that has routes is listed; `match`
+   * never misses on such a path, so a 405 never asks.
    *
    * @param path A path returned by `normalizePath`.
    * @returns The allowed methods.
@@ -275,7 +280,7 @@ function lookup<T>(tree: Tree<T>, path: string): boolean {
  * then param, then wildcard. Records param positions at `positions[d..]`.
  */
 function walk<T>(
-  node: Node<T>,
+  node: RadixNode<T>,
   path: string,
   i: number,
   d: number,
@@ -285,16 +290,23 @@ function walk<T>(
     if (node.end !== null) return node.end;
   } else {
     const c = path.charCodeAt(i);
-    const kids = node.kids;
-    for (let k = 0; k < kids.length; k++) {
-      const kid = kids[k];
-      if (kid.code !== c) continue;
+    let kid: RadixNode<T> | null = null;
+    if (c < 128) {
+      const index = node.index;
+      if (c < index.length) kid = index[c];
+    } else {
+      kid = wideKid(node, c);
+    }
+    if (kid !== null) {
+      // Compare the rest of the prefix by hand: faster than startsWith here.
       const p = kid.prefix;
-      if (p.length === 1 || path.startsWith(p, i)) {
-        const r = walk(kid, path, i + p.length, d);
+      const pl = p.length;
+      let j = 1; // charCodeAt past the end is NaN, which ends the loop
+      while (j < pl && p.charCodeAt(j) === path.charCodeAt(i + j)) j++;
+      if (j === pl) {
+        const r = walk(kid, path, i + pl, d);
         if (r !== null) return r;
       }
-      break;
     }
     const pn = node.param;
     if (pn !== null && c !== 47) {
@@ -320,6 +332,23 @@ function walk<T>(
   return null;
 }
 
+/** The static child whose prefix starts with the non-ASCII char code `c`. */
+function wideKid<T>(node: RadixNode<T>, c: number): RadixNode<T> | null {
+  for (const kid of node.kids) if (kid.code === c) return kid;
+  return null;
+}
+
+/** Rebuilds the ASCII char code → child table of `node`. */
+function reindex<T>(node: RadixNode<T>): void {
+  const index: (RadixNode<T> | null)[] = [];
+  for (const kid of node.kids) {
+    if (kid.code >= 128) continue;
+    while (index.length <= kid.code) index.push(null);
+    index[kid.code] = kid;
+  }
+  node.index = index;
+}
+
 /** Adds `route` to `tree`, as the exact-method or the `ALL` route of its slot. */
 function insert<T>(
   tree: Tree<T>,
@@ -339,10 +368,10 @@ function insert<T>(
     tree.statics.set(path, (slot.exact ?? slot.all)!.result!);
     return;
   }
-  let node = tree.root ??= new Node("");
+  let node = tree.root ??= new RadixNode("");
   for (const t of parsed.tokens) {
     if ("s" in t) node = descend(node, t.s);
-    else if ("param" in t) node = node.param ??= new Node("");
+    else if ("param" in t) node = node.param ??= new RadixNode("");
     else {
       const slot = node.wildSlot ??= new Slot();
       if (exact) slot.exact = route;
@@ -358,14 +387,15 @@ function insert<T>(
 }
 
 /** Walks or creates the static characters `s` below `node`; returns the last node. */
-function descend<T>(node: Node<T>, s: string): Node<T> {
+function descend<T>(node: RadixNode<T>, s: string): RadixNode<T> {
   while (s.length > 0) {
     const c = s.charCodeAt(0);
     const kids = node.kids;
     const k = kids.findIndex((kid) => kid.code === c);
     if (k === -1) {
-      const kid = new Node<T>(s);
+      const kid = new RadixNode<T>(s);
       kids.push(kid);
+      reindex(node);
       return kid;
     }
     let kid = kids[k];
@@ -378,11 +408,13 @@ function descend<T>(node: Node<T>, s: string): Node<T> {
     }
     if (l < p.length) {
       // Split `kid` at `l`: a new node holds the common part.
-      const head = new Node<T>(p.slice(0, l));
+      const head = new RadixNode<T>(p.slice(0, l));
       kid.prefix = p.slice(l);
       kid.code = kid.prefix.charCodeAt(0);
       head.kids.push(kid);
       kids[k] = head;
+      reindex(head);
+      reindex(node);
       kid = head;
     }
     node = kid;

@@ -101,7 +101,11 @@ export interface Server {
   readonly addr: Deno.NetAddr;
   /** True from the start of a shutdown on. */
   readonly draining: boolean;
-  /** Resolves with the shutdown report once the server has fully stopped. */
+  /**
+   * Resolves with the shutdown report once the server has stopped and its
+   * signal listeners are removed. Rejects only if the shutdown itself failed
+   * (a bug), after removing the listeners.
+   */
   readonly finished: Promise<ShutdownReport>;
   /**
    * Starts a graceful shutdown (see {@linkcode ShutdownOptions}) and returns
@@ -194,6 +198,7 @@ class RunningServer implements Server {
   };
   #draining = false;
   #resolve!: (report: ShutdownReport) => void;
+  #reject!: (error: unknown) => void;
   #forceRequested = false;
   /** Ends the grace period now; replaced by #run once it waits. */
   #force: () => void = () => {
@@ -210,7 +215,10 @@ class RunningServer implements Server {
     this.#transport = transport;
     this.#graceMs = graceMs;
     this.#options = options;
-    this.finished = new Promise((resolve) => this.#resolve = resolve);
+    this.finished = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
     this.#signals = options.shutdown?.signals ?? defaultSignals();
     for (const sig of this.#signals) {
       Deno.addSignalListener(sig, this.#onSignal);
@@ -248,11 +256,28 @@ class RunningServer implements Server {
       return this.finished;
     }
     this.#draining = true;
-    this.#run(graceMs);
+    this.#run(graceMs).then(
+      (report) => {
+        this.#removeListeners();
+        this.#resolve(report);
+      },
+      (error) => {
+        this.#removeListeners();
+        this.#reject(error);
+      },
+    );
     return this.finished;
   }
 
-  async #run(graceMs: number): Promise<void> {
+  #removeListeners(): void {
+    for (const sig of this.#signals) {
+      try {
+        Deno.removeSignalListener(sig, this.#onSignal);
+      } catch { /* already removed */ }
+    }
+  }
+
+  async #run(graceMs: number): Promise<ShutdownReport> {
     const start = performance.now();
     const app = this.#app;
     const completedBefore = app.completed;
@@ -287,17 +312,11 @@ class RunningServer implements Server {
       new Promise<void>((resolve) => wait = setTimeout(resolve, CLOSE_WAIT_MS)),
     ]);
     clearTimeout(wait);
-
-    for (const sig of this.#signals) {
-      try {
-        Deno.removeSignalListener(sig, this.#onSignal);
-      } catch { /* already removed */ }
-    }
-    this.#resolve({
+    return {
       completed: app.completed - completedBefore,
       aborted,
       durationMs: performance.now() - start,
-    });
+    };
   }
 }
 

@@ -87,3 +87,26 @@ Deno.test("access log: defaults to console.log", () => {
   assert.equal(logged.length, 1);
   assert.equal(JSON.parse(logged[0][0] as string).id, "req-1");
 });
+
+Deno.test("access log: an App with the hook logs one line per request, errors included", async () => {
+  const { App } = await import("../src/app.ts");
+  const lines: string[] = [];
+  const app = new App({
+    onResponse: accessLog({ sink: (l) => lines.push(l) }),
+  });
+  app.get("/users/:id", (ctx) => ctx.json({ id: ctx.params.id }));
+  await (await app.request("/users/zq9z?secret=1", {
+    headers: { "x-request-id": "r1" },
+  })).text();
+  await (await app.request("/nope")).text();
+  assert.equal(lines.length, 2);
+  const [a, b] = lines.map((l) => JSON.parse(l));
+  assert.equal(a.id, "r1");
+  assert.equal(a.method, "GET");
+  assert.equal(a.route, "/users/:id");
+  assert.equal(a.status, 200);
+  assert.ok(a.durationMs >= 0);
+  assert.ok(!lines[0].includes("zq9z") && !lines[0].includes("secret"));
+  assert.equal(b.route, "");
+  assert.equal(b.status, 404);
+});

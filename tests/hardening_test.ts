@@ -197,3 +197,26 @@ Deno.test("a body shorter than its Content-Length is 400 where the transport sho
     await server.close();
   }
 });
+
+Deno.test("header limits hold over a real socket, repeated fields counted one by one", async () => {
+  const { app, rejects } = observedApp({ limits: { headerCount: 5, headerBytes: 300 } });
+  const server = denoServe(app);
+  try {
+    const many = "X-Dup: 1\r\n".repeat(5);
+    const a = parseResponse(
+      await rawExchange(server.port, `GET / HTTP/1.1\r\nHost: x\r\n${many}Connection: close\r\n\r\n`),
+    );
+    assert.equal(a.status, 431);
+    const b = parseResponse(
+      await rawExchange(server.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"v".repeat(400)}\r\nConnection: close\r\n\r\n`),
+    );
+    assert.equal(b.status, 431);
+    const ok = parseResponse(
+      await rawExchange(server.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    );
+    assert.equal(ok.status, 200);
+    assert.deepEqual(rejects.map((r) => r.reason), ["too_many_headers", "headers_too_large"]);
+  } finally {
+    await server.close();
+  }
+});

@@ -283,3 +283,30 @@ Deno.test("proxy: a 100 KB header is handled without blowing up", () => {
     assert.equal(got.hostname, hostname, `${name}: ${value.slice(0, 20)}`);
   }
 });
+
+Deno.test("proxy: ctx.remote believes X-Forwarded-For only from a trusted proxy", async () => {
+  const { App } = await import("../src/app.ts");
+  const { serve } = await import("../src/server.ts");
+  async function remoteVia(
+    trust: TrustProxyOptions | undefined,
+  ): Promise<string> {
+    const app = new App({ trustProxy: trust });
+    app.get("/", (ctx) => ctx.text(ctx.remote.hostname));
+    const server = serve(app, {
+      hostname: "127.0.0.1",
+      port: 0,
+      shutdown: { signals: [] },
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.addr.port}/`, {
+        headers: { "x-forwarded-for": "6.6.6.6, 203.0.113.7" },
+      });
+      return await res.text();
+    } finally {
+      await server.shutdown();
+    }
+  }
+  assert.equal(await remoteVia(undefined), "127.0.0.1");
+  assert.equal(await remoteVia({ proxies: ["10.0.0.1"] }), "127.0.0.1");
+  assert.equal(await remoteVia({ proxies: ["127.0.0.1"] }), "203.0.113.7");
+});

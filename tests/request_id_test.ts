@@ -46,3 +46,49 @@ Deno.test("request id: generated ids share a per-process random prefix", () => {
   assert.ok(b.startsWith(prefix));
   assert.notEqual(a, b);
 });
+
+Deno.test("request id: ids round-trip over the wire, on errors too", async () => {
+  const { App } = await import("../src/app.ts");
+  const { serve } = await import("../src/server.ts");
+  const app = new App();
+  const seen: string[] = [];
+  app.get("/ok", (ctx) => {
+    seen.push(ctx.requestId);
+    return ctx.text("ok");
+  });
+  app.get("/boom", () => {
+    throw new Error("boom");
+  });
+  const server = serve(app, {
+    hostname: "127.0.0.1",
+    port: 0,
+    shutdown: { signals: [] },
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  async function idOf(path: string, id?: string): Promise<[number, string]> {
+    const res = await fetch(base + path, {
+      headers: id === undefined ? {} : { "x-request-id": id },
+    });
+    await res.body?.cancel();
+    return [res.status, res.headers.get("x-request-id") ?? ""];
+  }
+  try {
+    const incoming = "Root=1-67891233-abcdef012345678912345678";
+    assert.deepEqual(await idOf("/ok", incoming), [200, incoming]);
+    assert.equal(seen[0], incoming);
+    assert.deepEqual(await idOf("/missing", "abc"), [404, "abc"]);
+    assert.deepEqual(await idOf("/boom", "def"), [500, "def"]);
+    assert.deepEqual(await idOf("/" + "x".repeat(9000), "ghi"), [414, "ghi"]);
+    for (const bad of ["a b", "x".repeat(201)]) {
+      const [status, id] = await idOf("/ok", bad);
+      assert.equal(status, 200);
+      assert.notEqual(id, bad);
+      assert.ok(isValidRequestId(id));
+    }
+    const [, generated] = await idOf("/ok");
+    assert.ok(isValidRequestId(generated));
+    assert.equal(seen.at(-1), generated);
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -6,8 +6,10 @@
  *
  * - `HttpServer.shutdown()` stops the listener (new connections are refused),
  *   closes idle keep-alive connections at once, and closes each busy
- *   connection after its response. It waits forever for a response body that
- *   never ends, so the App ends its streams itself before.
+ *   connection after its response (HTTP/1.1 requests pipelined behind it are
+ *   not answered; the `Connection: close` on that response tells the client
+ *   to retry them). It waits forever for a response body that never ends, so
+ *   the App ends its streams itself before.
  * - A `Connection: close` response header alone does not make Deno's
  *   HTTP/1.1 server close the connection (it stays open for the next
  *   request). The header still tells a client not to reuse it; the closing

@@ -160,7 +160,9 @@ export class ChunkedDecoder {
           i = this.#extension(buf, i, end);
           break;
         case C_SIZE_LF:
-          if (buf[i] !== LF) throw badRequest("Chunk size line must end with CRLF");
+          if (buf[i] !== LF) {
+            throw badRequest("Chunk size line must end with CRLF");
+          }
           i++;
           this.#state = this.#size === 0 ? C_TRAILERS : C_DATA;
           break;
@@ -173,12 +175,16 @@ export class ChunkedDecoder {
           return CHUNK_DATA;
         }
         case C_DATA_CR:
-          if (buf[i] !== CR) throw badRequest("Chunk data must be followed by CRLF");
+          if (buf[i] !== CR) {
+            throw badRequest("Chunk data must be followed by CRLF");
+          }
           i++;
           this.#state = C_DATA_LF;
           break;
         case C_DATA_LF:
-          if (buf[i] !== LF) throw badRequest("Chunk data must be followed by CRLF");
+          if (buf[i] !== LF) {
+            throw badRequest("Chunk data must be followed by CRLF");
+          }
           i++;
           this.#state = C_SIZE;
           this.#digits = 0;

@@ -173,7 +173,9 @@ export class HeadScanner {
       this.#phase = phase;
       if (i === end) return -1;
     }
-    return this.#slow ? this.#feedSlow(buf, i, end) : this.#feedFast(buf, i, end);
+    return this.#slow
+      ? this.#feedSlow(buf, i, end)
+      : this.#feedFast(buf, i, end);
   }
 
   /** Decodes the complete section into one string indexed like its bytes. */
@@ -217,6 +219,14 @@ export class HeadScanner {
     }
     while (i < end) {
       this.#checkCount(buf[i]);
+      // One pass over a well-formed line; anything unusual (the end of the
+      // read, a bad byte) falls back to the checks below, which apply the
+      // rules in their documented order.
+      const next = this.#strict ? -1 : this.#quickLine(buf, start, i, end);
+      if (next > 0) {
+        i = next;
+        continue;
+      }
       const lf = buf.indexOf(LF, i);
       if (lf < 0) {
         this.#checkPartial(end - i);
@@ -365,6 +375,45 @@ export class HeadScanner {
     this.#record(s - base, ne - base, vs - base, ve - base, up & 2);
     if (bits & 0x80) this.high = true;
     return false;
+  }
+
+  /**
+   * Parses a complete, valid, non-empty field line `buf[s, ...)` in one pass
+   * and returns the index after its LF; returns -1 (nothing recorded or
+   * counted) when the line is empty, incomplete in this read, or breaks a
+   * rule, so that {@linkcode HeadScanner.#fieldLine} decides.
+   */
+  #quickLine(buf: Uint8Array, base: number, s: number, end: number): number {
+    let p = s;
+    let up = 0;
+    let c = 0;
+    while (p < end) {
+      const t = TCHAR[buf[p]];
+      if (t === 0) break;
+      up |= t;
+      p++;
+    }
+    if (p === s || p === end || buf[p] !== COLON) return -1;
+    const ne = p++;
+    while (p < end && ((c = buf[p]) === SP || c === HTAB)) p++;
+    const vs = p;
+    let ve = p;
+    let bits = 0;
+    for (; p < end; p++) {
+      c = buf[p];
+      if (c > SP && c !== 0x7f) {
+        ve = p + 1;
+        bits |= c;
+      } else if (c !== SP && c !== HTAB) break;
+    }
+    let lf: number;
+    if (c === LF && p < end) lf = p;
+    else if (c === CR && p + 1 < end && buf[p + 1] === LF) lf = p + 1;
+    else return -1;
+    if ((this.#bytes += p - s) > this.#maxBytes) this.#tooLarge();
+    this.#record(s - base, ne - base, vs - base, ve - base, up & 2);
+    if (bits & 0x80) this.high = true;
+    return lf + 1;
   }
 
   #record(ns: number, ne: number, vs: number, ve: number, up: number): void {

@@ -1,0 +1,72 @@
+/**
+ * Counting request header fields against `headerCount` and `headerBytes`
+ * without the sort-and-combine pass that iterating `Headers` performs.
+ *
+ * Iterating a `Headers` object sorts and combines its fields, which costs
+ * about a third of a hello-world request on `Deno.serve` (measured: +4.6 µs on
+ * 11 µs). Deno keeps the raw field list behind internal symbols; when they are
+ * present we walk that list as it is (duplicates stay separate, as they
+ * arrived). When they are not (another runtime or Deno version), we fall back
+ * to iteration, which counts combined fields.
+ *
+ * @module
+ */
+
+let listSymbol: symbol | null | undefined;
+let targetSymbol: symbol | null | undefined;
+
+function findSymbols(headers: Headers): void {
+  listSymbol = null;
+  targetSymbol = null;
+  for (const s of Object.getOwnPropertySymbols(headers)) {
+    if (s.description === "header list") listSymbol = s;
+    else if (s.description === "header target") targetSymbol = s;
+  }
+}
+
+type Pairs = [string, string][];
+
+function rawPairs(headers: Headers): Pairs | null {
+  if (listSymbol === undefined) findSymbols(headers);
+  const sym = listSymbol;
+  if (!sym) return null;
+  // deno-lint-ignore no-explicit-any
+  const h = headers as any;
+  const own = h[sym];
+  if (Array.isArray(own)) return own as Pairs;
+  const list = targetSymbol ? h[targetSymbol]?.headerList : undefined;
+  return Array.isArray(list) ? list as Pairs : null;
+}
+
+/**
+ * Checks `headers` against the limits: 0 when within them, 1 when there are
+ * more than `maxCount` fields, 2 when names plus values exceed `maxBytes`.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkHeaderLimits } from "./header_limits.ts";
+ * checkHeaderLimits(new Headers({ a: "1" }), 100, 16384); // 0
+ * ```
+ */
+export function checkHeaderLimits(
+  headers: Headers,
+  maxCount: number,
+  maxBytes: number,
+): 0 | 1 | 2 {
+  let count = 0;
+  let bytes = 0;
+  const pairs = rawPairs(headers);
+  if (pairs !== null) {
+    count = pairs.length;
+    for (let i = 0; i < count; i++) {
+      const p = pairs[i];
+      bytes += p[0].length + p[1].length;
+    }
+  } else {
+    for (const [name, value] of headers) {
+      count++;
+      bytes += name.length + value.length;
+    }
+  }
+  return count > maxCount ? 1 : bytes > maxBytes ? 2 : 0;
+}

@@ -1,0 +1,622 @@
+/**
+ * One HTTP/1.1 connection of the h1 engine: reads and parses requests,
+ * hands each to the App, writes the responses in request order, and
+ * enforces the connection-level rules (timeouts, keep-alive, pipelining,
+ * early responses, `Expect: 100-continue`).
+ *
+ * Requests on a connection are served one at a time: the next pipelined
+ * request is parsed only once the previous response is written, so
+ * responses are in request order and a client cannot queue work without
+ * bound. While a request without a body (or whose body was read) is being
+ * handled, one read stays pending so a disconnect aborts its signal.
+ *
+ * @module
+ */
+
+import { HttpError, problem } from "../../errors.ts";
+import type { RejectReason } from "../../limits.ts";
+import type { ServeInfo } from "../../types.ts";
+import {
+  ParseError,
+  type ParserLimits,
+  type RequestHead,
+  RequestParser,
+} from "./parser.ts";
+import { parseProxyHeader, PROXY_V2_MAX_PAYLOAD } from "./proxy_protocol.ts";
+import { problemBytes, type Sink, type WriteInfo, writeResponse } from "./response_writer.ts";
+import { type BodyPump, H1Source } from "./source.ts";
+import type { Sweeper, Timed } from "./sweeper.ts";
+
+/** What a connection needs from the App: `Servable` plus optional counters. */
+export interface H1App {
+  /** Handles a parsed request. */
+  handle(src: H1Source, info: ServeInfo): Response | Promise<Response>;
+  /** Records a rejection made before or outside the App (`App#reject`). */
+  reject?(reason: RejectReason, status: number, detail: string): void;
+}
+
+/** Settings shared by every connection of a listener. */
+export interface ConnectionShared {
+  /** The App serving requests. */
+  readonly app: H1App;
+  /** The shared coarse timer. */
+  readonly sweeper: Sweeper;
+  /** Limits of the request parser. */
+  readonly limits: ParserLimits;
+  /** See `H1Options.headerTimeoutMs`; 0 = none. */
+  readonly headerTimeoutMs: number;
+  /** See `H1Options.bodyTimeoutMs`; 0 = none. */
+  readonly bodyTimeoutMs: number;
+  /** See `H1Options.idleTimeoutMs`; 0 = none. */
+  readonly idleTimeoutMs: number;
+  /** See `H1Options.tlsHandshakeTimeoutMs`; 0 = none. */
+  readonly tlsHandshakeTimeoutMs: number;
+  /** See `H1Options.maxRequestsPerConnection`; 0 = unlimited. */
+  readonly maxRequests: number;
+  /** Expect a PROXY protocol header first. */
+  readonly proxyProtocol: boolean;
+  /** Whether connections are TLS (`handshake()` first; `https` URLs). */
+  readonly tls: boolean;
+  /** `host:port` of the listener, for requests without `Host` (HTTP/1.0). */
+  readonly localHost: string;
+  /** True once the listener is draining: finish the current request, then close. */
+  draining: boolean;
+}
+
+/** Most request body bytes read and discarded after an early response. */
+export const DISCARD_LIMIT = 64 * 1024;
+/** How long a closing connection keeps reading (and dropping) before it closes, in ms. */
+export const LINGER_MS = 1000;
+
+const READ_SIZE = 8 * 1024;
+const BODY_READ_SIZE = 64 * 1024;
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+const EMPTY = new Uint8Array(0);
+const FALSE = Promise.resolve(false);
+
+// What the deadline is for.
+const T_NONE = 0;
+const T_HANDSHAKE = 1;
+const T_HEADER = 2;
+const T_IDLE = 3;
+const T_BODY = 4;
+const T_LINGER = 5;
+
+// State of the current request's body.
+const B_DONE = 0;
+const B_PENDING = 1;
+const B_FAILED = 2;
+
+function clientGone(): DOMException {
+  return new DOMException("Client disconnected", "AbortError");
+}
+
+/**
+ * A client connection served by the h1 engine. The listener creates it and
+ * calls {@linkcode H1Connection.run}.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const c = new H1Connection(conn, shared, (c) => connections.delete(c));
+ * c.run();
+ * ```
+ */
+export class H1Connection implements Timed, BodyPump, Sink {
+  /** Epoch ms of the current deadline; 0 = none. Read by the sweeper. */
+  deadline = 0;
+  #timeout = T_NONE;
+  #conn: Deno.Conn;
+  #shared: ConnectionShared;
+  #onClose: (c: H1Connection) => void;
+  #parser: RequestParser;
+  #info: ServeInfo;
+  #buf: Uint8Array = EMPTY;
+  #chunk: Uint8Array = EMPTY;
+  #pos = 0;
+  #lent = true;
+  #reading: Promise<boolean> | null = null;
+  #eof = false;
+  #closed = false;
+  #src: H1Source | null = null;
+  #body = B_DONE;
+  #bodyRead = 0;
+  #bodyCtl: ReadableStreamDefaultController<Uint8Array> | null = null;
+  #sentContinue = false;
+  #count = 0;
+  #writeInfo: WriteInfo = { head: false, version: 1, keepAlive: true };
+
+  /** Wraps an accepted connection; `onClose` runs once when it closes. */
+  constructor(
+    conn: Deno.Conn,
+    shared: ConnectionShared,
+    onClose: (c: H1Connection) => void,
+  ) {
+    this.#conn = conn;
+    this.#shared = shared;
+    this.#onClose = onClose;
+    this.#parser = new RequestParser(shared.limits);
+    this.#info = { remoteAddr: conn.remoteAddr as Deno.NetAddr };
+    shared.sweeper.add(this);
+  }
+
+  /** Whether the connection is between requests (no byte of a next one received). */
+  get idle(): boolean {
+    return this.#src === null && this.#pos >= this.#chunk.length &&
+      this.#parser.idle;
+  }
+
+  /** Serves requests until the connection closes; never rejects. */
+  async run(): Promise<void> {
+    try {
+      if (!(await this.#start())) return;
+      for (;;) {
+        const head = await this.#nextHead();
+        if (head === null) return;
+        if (!(await this.#exchange(head))) return;
+      }
+    } catch {
+      // Unexpected failure of this connection: close it, keep the server.
+    } finally {
+      this.#close();
+    }
+  }
+
+  /** Closes the connection now if it is between requests (graceful shutdown). */
+  closeIfIdle(): void {
+    if (this.idle) this.#close();
+  }
+
+  /** Closes the connection now; a request in flight sees its signal abort. */
+  forceClose(): void {
+    this.#close();
+  }
+
+  /** Sweeper callback: a deadline passed. */
+  onDeadline(): void {
+    const kind = this.#timeout;
+    this.deadline = 0;
+    this.#timeout = T_NONE;
+    const s = this.#shared;
+    switch (kind) {
+      case T_HANDSHAKE:
+        this.#reject(
+          "tls_handshake",
+          408,
+          `TLS handshake not completed within the tlsHandshakeTimeoutMs of ${s.tlsHandshakeTimeoutMs} ms`,
+        );
+        this.#close();
+        return;
+      case T_HEADER: {
+        if (this.#parser.idle && this.#pos >= this.#chunk.length) {
+          this.#close(); // nothing received: close quietly like an idle connection
+          return;
+        }
+        const detail =
+          `Request head not received within the headerTimeoutMs of ${s.headerTimeoutMs} ms`;
+        this.#reject("header_timeout", 408, detail);
+        this.#sendAndClose(problemBytes(408, detail));
+        return;
+      }
+      case T_BODY: {
+        if (this.#src === null) {
+          this.#close(); // discarding after the response: give up
+          return;
+        }
+        const detail =
+          `Request body stalled for longer than the bodyTimeoutMs of ${s.bodyTimeoutMs} ms`;
+        this.#reject("body_timeout", 408, detail);
+        this.#failBody(new HttpError(408, detail));
+        return;
+      }
+      default:
+        this.#close();
+    }
+  }
+
+  /** Writes all of `bytes` (the response writer's sink). */
+  async write(bytes: Uint8Array): Promise<void> {
+    const conn = this.#conn;
+    let off = await conn.write(bytes);
+    while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+  }
+
+  // ---- body pump (called by the request body stream) ----
+
+  /** Delivers the next body bytes of `src` to `ctl`. */
+  async pullBody(
+    src: H1Source,
+    ctl: ReadableStreamDefaultController<Uint8Array>,
+  ): Promise<void> {
+    if (src !== this.#src || this.#body !== B_PENDING) {
+      ctl.error(
+        new HttpError(400, "Request body is no longer readable: the response was sent"),
+      );
+      return;
+    }
+    if (src.head.expectContinue && !this.#sentContinue) {
+      // The App wants the body: now the client may send it.
+      this.#sentContinue = true;
+      try {
+        await this.write(CONTINUE);
+      } catch {
+        this.#failBody(clientGone());
+        return;
+      }
+      if (src !== this.#src || this.#body !== B_PENDING) return;
+    }
+    const parser = this.#parser;
+    const s = this.#shared;
+    for (;;) {
+      if (this.#pos < this.#chunk.length) {
+        let ev;
+        try {
+          ev = parser.next(this.#chunk, this.#pos);
+        } catch (e) {
+          this.#bodyCtl = ctl;
+          this.#failBody(this.#bodyError(e));
+          return;
+        }
+        this.#pos = parser.offset;
+        if (ev === "data") {
+          const data = parser.data;
+          this.#lent = true;
+          this.#bodyRead += data.length;
+          ctl.enqueue(data);
+          return;
+        }
+        if (ev === "end") {
+          this.#body = B_DONE;
+          ctl.close();
+          // Watch for a disconnect while the App works on the request.
+          if (this.#pos >= this.#chunk.length) this.#read();
+          return;
+        }
+      }
+      this.#bodyCtl = ctl;
+      this.#timeout = T_BODY;
+      this.deadline = s.bodyTimeoutMs > 0 ? Date.now() + s.bodyTimeoutMs : 0;
+      const ok = await this.#read();
+      if (src !== this.#src || this.#body !== B_PENDING) return;
+      this.deadline = 0;
+      this.#timeout = T_NONE;
+      this.#bodyCtl = null;
+      if (!ok) {
+        const head = src.head;
+        const detail = head.chunked
+          ? "Connection closed before the chunked request body was complete"
+          : `Request body ended after ${this.#bodyRead} of the ${head.contentLength} bytes declared by Content-Length`;
+        this.#bodyCtl = ctl;
+        this.#reject("body_incomplete", 400, detail);
+        this.#failBody(new HttpError(400, detail));
+        return;
+      }
+    }
+  }
+
+  /** The App will not read the rest of the body of `src`. */
+  cancelBody(src: H1Source): void {
+    if (src === this.#src && this.#bodyCtl !== null) this.#bodyCtl = null;
+  }
+
+  // ---- the request loop ----
+
+  async #start(): Promise<boolean> {
+    const s = this.#shared;
+    if (s.tls) {
+      this.#timeout = T_HANDSHAKE;
+      this.deadline = s.tlsHandshakeTimeoutMs > 0
+        ? Date.now() + s.tlsHandshakeTimeoutMs
+        : 0;
+      try {
+        await (this.#conn as Deno.TlsConn).handshake();
+      } catch {
+        if (!this.#closed) {
+          this.#reject("tls_handshake", 400, "TLS handshake failed");
+        }
+        return false;
+      }
+      if (this.#closed) return false;
+    }
+    this.#timeout = T_HEADER;
+    this.deadline = s.headerTimeoutMs > 0 ? Date.now() + s.headerTimeoutMs : 0;
+    if (s.proxyProtocol) return await this.#readProxyHeader();
+    return true;
+  }
+
+  async #readProxyHeader(): Promise<boolean> {
+    let acc = EMPTY;
+    for (;;) {
+      if (!(await this.#read())) return false;
+      const got = this.#chunk;
+      if (acc.length === 0) acc = got;
+      else {
+        const joined = new Uint8Array(acc.length + got.length);
+        joined.set(acc);
+        joined.set(got, acc.length);
+        acc = joined;
+      }
+      this.#pos = got.length;
+      let header;
+      try {
+        header = parseProxyHeader(acc);
+      } catch (e) {
+        this.#reject("bad_request", 400, (e as Error).message);
+        return false;
+      }
+      if (header !== null) {
+        if (header.client !== null) this.#info = { remoteAddr: header.client };
+        // The bytes after the header are the start of the first request.
+        this.#chunk = acc.subarray(header.length);
+        this.#pos = 0;
+        this.#lent = true; // `acc` may be the read buffer: do not reuse it
+        return true;
+      }
+      if (acc === got) {
+        acc = got.slice(); // keep it: the read buffer is reused
+      }
+      if (acc.length > 16 + PROXY_V2_MAX_PAYLOAD) return false;
+    }
+  }
+
+  /** Reads until a request head is complete; null when the connection should close. */
+  async #nextHead(): Promise<RequestHead | null> {
+    const parser = this.#parser;
+    const s = this.#shared;
+    for (;;) {
+      if (this.#pos < this.#chunk.length) {
+        let ev;
+        try {
+          ev = parser.next(this.#chunk, this.#pos);
+        } catch (e) {
+          await this.#refuse(e);
+          return null;
+        }
+        this.#pos = parser.offset;
+        if (ev === "head") {
+          this.deadline = 0;
+          this.#timeout = T_NONE;
+          return parser.head;
+        }
+        // "more": a head has started but is not complete.
+        if (this.#timeout !== T_HEADER && !parser.idle) {
+          this.#timeout = T_HEADER;
+          this.deadline = s.headerTimeoutMs > 0
+            ? Date.now() + s.headerTimeoutMs
+            : 0;
+        }
+      }
+      if (s.draining && parser.idle) return null;
+      if (!(await this.#read())) return null;
+    }
+  }
+
+  /** Serves one request; resolves with whether to keep the connection. */
+  async #exchange(head: RequestHead): Promise<boolean> {
+    const s = this.#shared;
+    const parser = this.#parser;
+    this.#count++;
+    const src = new H1Source(
+      head,
+      this,
+      s.tls ? "https" : "http",
+      s.localHost,
+    );
+    this.#src = src;
+    this.#bodyRead = 0;
+    this.#sentContinue = false;
+    if (head.chunked || head.contentLength > 0) this.#body = B_PENDING;
+    else {
+      this.#body = B_DONE;
+      parser.next(this.#chunk, this.#pos); // "end" of a bodyless request
+      this.#pos = parser.offset;
+      // Watch for a disconnect while the App works on the request.
+      if (this.#pos >= this.#chunk.length) this.#read();
+    }
+
+    let res: Response;
+    try {
+      const r = s.app.handle(src, this.#info);
+      res = r instanceof Promise ? await r : r;
+    } catch {
+      res = problem(500);
+    }
+    if (this.#closed) {
+      res.body?.cancel().catch(() => {});
+      return false;
+    }
+
+    const info = this.#writeInfo;
+    info.head = head.method === "HEAD";
+    info.version = head.version;
+    info.keepAlive = head.keepAlive && !s.draining && !this.#eof &&
+      (s.maxRequests === 0 || this.#count < s.maxRequests);
+    let keep: boolean;
+    try {
+      keep = await writeResponse(this, res, info);
+    } catch {
+      src.abort(clientGone());
+      return false;
+    }
+    this.#src = null;
+    this.#bodyCtl = null;
+    if (this.#body !== B_DONE) {
+      if (this.#body === B_FAILED) return false;
+      // Answered before the body was read: discard a little, else close.
+      if (!keep || !(await this.#discard(head))) {
+        await this.#linger();
+        return false;
+      }
+    }
+    if (!keep || s.draining || this.#closed) return false;
+    this.#timeout = T_IDLE;
+    this.deadline = s.idleTimeoutMs > 0 ? Date.now() + s.idleTimeoutMs : 0;
+    return true;
+  }
+
+  /**
+   * Reads and drops the rest of a request body the App did not read, at
+   * most {@linkcode DISCARD_LIMIT} bytes; false when the connection must
+   * close instead.
+   */
+  async #discard(head: RequestHead): Promise<boolean> {
+    if (head.expectContinue && !this.#sentContinue) return false;
+    if (!head.chunked && head.contentLength - this.#bodyRead > DISCARD_LIMIT) {
+      return false;
+    }
+    const parser = this.#parser;
+    const s = this.#shared;
+    let budget = DISCARD_LIMIT;
+    for (;;) {
+      if (this.#pos < this.#chunk.length) {
+        let ev;
+        try {
+          ev = parser.next(this.#chunk, this.#pos);
+        } catch {
+          return false;
+        }
+        this.#pos = parser.offset;
+        if (ev === "data") {
+          budget -= parser.data.length;
+          if (budget < 0) return false;
+          continue;
+        }
+        if (ev === "end") {
+          this.#body = B_DONE;
+          return true;
+        }
+      }
+      this.#timeout = T_BODY;
+      this.deadline = s.bodyTimeoutMs > 0 ? Date.now() + s.bodyTimeoutMs : 0;
+      const ok = await this.#read();
+      this.deadline = 0;
+      this.#timeout = T_NONE;
+      if (!ok) return false;
+    }
+  }
+
+  /**
+   * Before closing a connection whose client may still be sending: stop
+   * writing (FIN), then read and drop at most {@linkcode DISCARD_LIMIT}
+   * bytes for at most {@linkcode LINGER_MS}, so the client reads the
+   * response instead of a reset.
+   */
+  async #linger(): Promise<void> {
+    if (this.#closed || this.#eof) return;
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      return;
+    }
+    this.#timeout = T_LINGER;
+    this.deadline = Date.now() + LINGER_MS;
+    let budget = DISCARD_LIMIT;
+    this.#pos = this.#chunk.length;
+    while (budget > 0 && !this.#closed) {
+      if (!(await this.#read())) return;
+      budget -= this.#chunk.length;
+      this.#pos = this.#chunk.length;
+    }
+  }
+
+  /** Answers a parse error before any request exists, then closes. */
+  async #refuse(e: unknown): Promise<void> {
+    if (!(e instanceof ParseError)) throw e;
+    this.#reject(e.reason, e.status, e.message);
+    try {
+      await this.write(problemBytes(e.status, e.message));
+    } catch {
+      return;
+    }
+    await this.#linger();
+  }
+
+  /** Writes `bytes` then closes; used from the sweeper. */
+  async #sendAndClose(bytes: Uint8Array): Promise<void> {
+    try {
+      await this.write(bytes);
+    } catch { /* the client is gone */ }
+    this.#close();
+  }
+
+  // ---- helpers ----
+
+  /** Starts (or joins) the one pending read; resolves false at EOF or error. */
+  #read(): Promise<boolean> {
+    if (this.#reading !== null) return this.#reading;
+    if (this.#eof || this.#closed) return FALSE;
+    return this.#reading = this.#doRead();
+  }
+
+  async #doRead(): Promise<boolean> {
+    if (this.#lent) {
+      this.#buf = new Uint8Array(
+        this.#body === B_PENDING ? BODY_READ_SIZE : READ_SIZE,
+      );
+      this.#lent = false;
+    }
+    let n: number | null;
+    try {
+      n = await this.#conn.read(this.#buf);
+    } catch {
+      n = null;
+    }
+    this.#reading = null;
+    if (n === null) {
+      this.#eof = true;
+      // A request being handled with its body read: the client is gone.
+      if (this.#src !== null && this.#body === B_DONE) {
+        this.#src.abort(clientGone());
+      }
+      return false;
+    }
+    this.#chunk = this.#buf.subarray(0, n);
+    this.#pos = 0;
+    return true;
+  }
+
+  /** Maps a body parse failure to the error the App sees, and reports it. */
+  #bodyError(e: unknown): HttpError {
+    if (e instanceof ParseError) {
+      this.#reject(e.reason, e.status, e.message);
+      return new HttpError(e.status, e.message);
+    }
+    this.#reject("bad_request", 400, "Request body is malformed");
+    return new HttpError(400, "Request body is malformed");
+  }
+
+  /** Errors the body stream of the current request with `error`. */
+  #failBody(error: unknown): void {
+    this.#body = B_FAILED;
+    const ctl = this.#bodyCtl;
+    this.#bodyCtl = null;
+    this.deadline = 0;
+    this.#timeout = T_NONE;
+    if (ctl !== null) {
+      try {
+        ctl.error(error);
+      } catch { /* already closed or errored */ }
+    }
+  }
+
+  #reject(reason: RejectReason, status: number, detail: string): void {
+    try {
+      this.#shared.app.reject?.(reason, status, detail);
+    } catch { /* a failing hook must not break the connection */ }
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.deadline = 0;
+    this.#shared.sweeper.delete(this);
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+    const src = this.#src;
+    if (src !== null) {
+      src.abort(clientGone());
+      if (this.#body === B_PENDING) this.#failBody(clientGone());
+    }
+    this.#onClose(this);
+  }
+}

@@ -1,0 +1,385 @@
+/**
+ * Serialises a `Response` onto an HTTP/1.1 connection: status line, the
+ * Response's headers, framing (`Content-Length` when the length is known,
+ * chunked otherwise, close-delimited for HTTP/1.0), no body for HEAD, 204
+ * and 304, and write backpressure (a streamed body is never buffered).
+ *
+ * @module
+ */
+
+import { statusText } from "../../errors.ts";
+
+/** Where the writer sends bytes: resolves once every byte is written. */
+export interface Sink {
+  /** Writes all of `bytes`; rejects when the connection is gone. */
+  write(bytes: Uint8Array): Promise<void>;
+}
+
+/** What the writer needs to know about the request being answered. */
+export interface WriteInfo {
+  /** The request was HEAD: send the head only. */
+  head: boolean;
+  /** Minor version of the request: 0 for HTTP/1.0. */
+  version: 0 | 1;
+  /** The connection may stay open after this response. */
+  keepAlive: boolean;
+}
+
+const encoder = new TextEncoder();
+const noop = (): void => {};
+
+const REASONS: Record<number, string> = {
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  203: "Non-Authoritative Information",
+  204: "No Content",
+  205: "Reset Content",
+  206: "Partial Content",
+  207: "Multi-Status",
+  208: "Already Reported",
+  226: "IM Used",
+  300: "Multiple Choices",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+};
+
+const STATUS_LINES: string[] = [];
+
+/**
+ * Returns the status line (with CRLF) for `status`, cached per code.
+ *
+ * @example Usage
+ * ```ts
+ * import { statusLine } from "./response_writer.ts";
+ * statusLine(404); // "HTTP/1.1 404 Not Found\r\n"
+ * ```
+ */
+export function statusLine(status: number): string {
+  let line = STATUS_LINES[status];
+  if (line === undefined) {
+    const reason = REASONS[status] ??
+      (status >= 400 ? statusText(status) : "");
+    line = STATUS_LINES[status] = `HTTP/1.1 ${status} ${reason}\r\n`;
+  }
+  return line;
+}
+
+let dateSecond = -1;
+let dateLine = "";
+
+/**
+ * Returns the `date` header line (with CRLF) for now, recomputed at most
+ * once a second.
+ *
+ * @example Usage
+ * ```ts
+ * import { dateHeader } from "./response_writer.ts";
+ * dateHeader(); // "date: Tue, 01 Jul 2025 12:00:00 GMT\r\n"
+ * ```
+ */
+export function dateHeader(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateLine = "date: " + new Date(now).toUTCString() + "\r\n";
+  }
+  return dateLine;
+}
+
+/**
+ * Encodes a head (ISO-8859-1: header values are byte strings) followed by
+ * `body` into one buffer.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeHead } from "./response_writer.ts";
+ * encodeHead("HTTP/1.1 204 No Content\r\n\r\n", null).length; // 27
+ * ```
+ */
+export function encodeHead(
+  head: string,
+  body: string | Uint8Array | null,
+): Uint8Array {
+  if (typeof body === "string") {
+    // One encode of head and body together (both ASCII in the common case).
+    const out = encoder.encode(head + body);
+    if (out.length === head.length + body.length) return out;
+    const h = latin1(head);
+    const b = encoder.encode(body);
+    const joined = new Uint8Array(h.length + b.length);
+    joined.set(h);
+    joined.set(b, h.length);
+    return joined;
+  }
+  const bodyLength = body === null ? 0 : body.length;
+  const out = new Uint8Array(head.length + bodyLength);
+  const r = encoder.encodeInto(head, out);
+  if (r.written !== head.length) {
+    out.set(latin1(head));
+  }
+  if (body !== null) out.set(body, head.length);
+  return out;
+}
+
+function latin1(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** Byte length of `s` in UTF-8. */
+function utf8Length(s: string): number {
+  const n = s.length;
+  let bytes = n;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        bytes += 2;
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+// Deno keeps the body of `new Response(string | Uint8Array)` as a static
+// value until someone reads `res.body`; `Deno.serve` writes it without a
+// stream. Reading it the same way saves two stream reads per response. The
+// symbol is looked up by description; when a Deno version changes this, the
+// lookup fails and every body takes the stream path.
+const RESPONSE = Object.getOwnPropertySymbols(new Response("")).find((s) =>
+  s.description === "response"
+);
+
+interface StaticBody {
+  body: unknown;
+  consumed: boolean;
+}
+
+/** The static body of `res` (marked consumed), or undefined for a stream. */
+function takeStaticBody(res: Response): string | Uint8Array | undefined {
+  if (RESPONSE === undefined) return undefined;
+  const inner = (res as unknown as Record<symbol, { body?: unknown }>)[RESPONSE];
+  const body = inner?.body as { streamOrStatic?: unknown } | null | undefined;
+  const sos = body?.streamOrStatic as StaticBody | undefined;
+  if (
+    sos === undefined || sos === null || sos instanceof ReadableStream ||
+    sos.consumed !== false
+  ) return undefined;
+  const value = sos.body;
+  if (typeof value === "string" || value instanceof Uint8Array) {
+    sos.consumed = true;
+    return value;
+  }
+  return undefined;
+}
+
+const CRLF = encoder.encode("\r\n");
+const LAST_CHUNK = encoder.encode("0\r\n\r\n");
+
+/**
+ * Writes `res` to `sink` and resolves with whether the connection may stay
+ * open: false when `info.keepAlive` is false, when the Response says
+ * `Connection: close`, when a body is close-delimited (a stream to an
+ * HTTP/1.0 client), or when a streamed body failed or did not match its
+ * declared `Content-Length`. `Transfer-Encoding`, `Connection` and
+ * `Keep-Alive` from the Response are replaced by the writer's own;
+ * `Content-Length` is computed for static bodies and kept for streams.
+ * A `date` header is added unless present.
+ *
+ * @throws whatever `sink.write` throws (the client went away); the response
+ * body is cancelled first.
+ *
+ * @example Usage
+ * ```ts
+ * import { writeResponse } from "./response_writer.ts";
+ * const chunks: Uint8Array[] = [];
+ * const sink = { write: (b: Uint8Array) => { chunks.push(b); return Promise.resolve(); } };
+ * await writeResponse(sink, new Response("ok"), { head: false, version: 1, keepAlive: true }); // true
+ * ```
+ */
+export async function writeResponse(
+  sink: Sink,
+  res: Response,
+  info: WriteInfo,
+): Promise<boolean> {
+  const status = res.status;
+  let keep = info.keepAlive;
+  let head = statusLine(status);
+  let userLength: string | null = null;
+  let hasDate = false;
+  for (const entry of res.headers) {
+    const name = entry[0];
+    switch (name) {
+      case "content-length":
+        userLength = entry[1];
+        continue;
+      case "transfer-encoding":
+      case "keep-alive":
+        continue;
+      case "connection":
+        if (/(^|[\s,])close($|[\s,])/i.test(entry[1])) keep = false;
+        continue;
+      case "date":
+        hasDate = true;
+    }
+    head += name + ": " + entry[1] + "\r\n";
+  }
+  if (!hasDate) head += dateHeader();
+  const noBody = info.head || status === 204 || status === 304;
+  const v0 = info.version === 0;
+
+  const fixed = takeStaticBody(res);
+  if (fixed !== undefined || res.body === null) {
+    let length: number;
+    if (fixed === undefined) length = 0;
+    else if (typeof fixed === "string") {
+      length = fixed.length < 4096 ? utf8Length(fixed) : -1;
+    } else length = fixed.length;
+    if (noBody) {
+      // HEAD and 304 may carry the length the full response would have.
+      if (userLength !== null && status !== 204) {
+        head += "content-length: " + userLength + "\r\n";
+      } else if (info.head && fixed !== undefined && status !== 204) {
+        head += "content-length: " +
+          (length >= 0 ? length : utf8Length(fixed as string)) + "\r\n";
+      }
+      head += connectionLine(keep, v0) + "\r\n";
+      await sink.write(encodeHead(head, null));
+      return keep;
+    }
+    if (length < 0) {
+      // A large string: encode it once and use the bytes.
+      const bytes = encoder.encode(fixed as string);
+      head += "content-length: " + bytes.length + "\r\n" +
+        connectionLine(keep, v0) + "\r\n";
+      await sink.write(encodeHead(head, bytes));
+      return keep;
+    }
+    head += "content-length: " + length + "\r\n" + connectionLine(keep, v0) +
+      "\r\n";
+    await sink.write(encodeHead(head, fixed ?? null));
+    return keep;
+  }
+
+  const body = res.body;
+  if (noBody) {
+    body.cancel().catch(noop);
+    if (userLength !== null && status !== 204) {
+      head += "content-length: " + userLength + "\r\n";
+    }
+    head += connectionLine(keep, v0) + "\r\n";
+    await sink.write(encodeHead(head, null));
+    return keep;
+  }
+
+  let declared = -1;
+  if (userLength !== null && /^[0-9]{1,15}$/.test(userLength)) {
+    declared = Number(userLength);
+  }
+  const chunked = declared < 0 && !v0;
+  if (declared >= 0) head += "content-length: " + declared + "\r\n";
+  else if (chunked) head += "transfer-encoding: chunked\r\n";
+  else keep = false; // HTTP/1.0: the end of the body is the end of the connection
+  head += connectionLine(keep, v0) + "\r\n";
+
+  const reader = body.getReader();
+  try {
+    await sink.write(encodeHead(head, null));
+    let sent = 0;
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch {
+        return false; // the body failed: the client sees a cut-short body
+      }
+      if (r.done) break;
+      const chunk = r.value;
+      if (!(chunk instanceof Uint8Array)) {
+        reader.cancel(new TypeError("Response body chunk is not a Uint8Array"))
+          .catch(noop);
+        return false;
+      }
+      const n = chunk.length;
+      if (n === 0) continue;
+      if (declared >= 0) {
+        if (sent + n > declared) {
+          // Longer than declared: send what was promised, then close.
+          await sink.write(chunk.subarray(0, declared - sent));
+          reader.cancel().catch(noop);
+          return false;
+        }
+        sent += n;
+        await sink.write(chunk);
+      } else if (chunked) {
+        await writeChunk(sink, chunk);
+      } else {
+        await sink.write(chunk);
+      }
+    }
+    if (declared >= 0) return keep && sent === declared;
+    if (chunked) await sink.write(LAST_CHUNK);
+    return keep;
+  } catch (error) {
+    reader.cancel(error).catch(noop);
+    throw error;
+  }
+}
+
+function connectionLine(keep: boolean, v0: boolean): string {
+  if (!keep) return "connection: close\r\n";
+  return v0 ? "connection: keep-alive\r\n" : "";
+}
+
+async function writeChunk(sink: Sink, chunk: Uint8Array): Promise<void> {
+  const prefix = chunk.length.toString(16) + "\r\n";
+  if (chunk.length <= 16 * 1024) {
+    const out = new Uint8Array(prefix.length + chunk.length + 2);
+    encoder.encodeInto(prefix, out);
+    out.set(chunk, prefix.length);
+    out[out.length - 2] = 0x0d;
+    out[out.length - 1] = 0x0a;
+    await sink.write(out);
+    return;
+  }
+  await sink.write(encoder.encode(prefix));
+  await sink.write(chunk);
+  await sink.write(CRLF);
+}
+
+/**
+ * Encodes a complete `application/problem+json` response with
+ * `Connection: close`, for rejections made before any request exists (a
+ * parse error, a header timeout).
+ *
+ * @example Usage
+ * ```ts
+ * import { problemBytes } from "./response_writer.ts";
+ * const bytes = problemBytes(408, "Request head not received within 10000 ms");
+ * new TextDecoder().decode(bytes).startsWith("HTTP/1.1 408 Request Timeout\r\n"); // true
+ * ```
+ */
+export function problemBytes(status: number, detail: string): Uint8Array {
+  const body = JSON.stringify({
+    type: "about:blank",
+    title: statusText(status),
+    status,
+    detail,
+  });
+  const head = statusLine(status) +
+    "content-type: application/problem+json\r\n" +
+    "content-length: " + utf8Length(body) + "\r\n" +
+    "connection: close\r\n" + dateHeader() + "\r\n";
+  return encodeHead(head, body);
+}

@@ -1,0 +1,136 @@
+/**
+ * The {@linkcode RequestSource} the h1 engine hands the App: method, target
+ * and headers served straight from the parsed head, with the `Headers`, the
+ * body stream, the abort signal and the `Request` built only when asked for.
+ *
+ * @module
+ */
+
+import type { RequestHead } from "./parser.ts";
+import type { RequestSource } from "../../types.ts";
+
+/** Where an {@linkcode H1Source} pulls its body from: its connection. */
+export interface BodyPump {
+  /** Delivers the next body bytes (or the end, or an error) to `controller`. */
+  pullBody(
+    src: H1Source,
+    controller: ReadableStreamDefaultController<Uint8Array>,
+  ): Promise<void> | void;
+  /** The App will not read more of the body of `src`. */
+  cancelBody(src: H1Source): void;
+}
+
+/**
+ * One request parsed by the h1 engine, seen by the App through the
+ * {@linkcode RequestSource} interface.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const src = new H1Source(parser.head!, connection, "http", "127.0.0.1:8000");
+ * app.handle(src, info);
+ * ```
+ */
+export class H1Source implements RequestSource {
+  /** Request method token. */
+  readonly method: string;
+  /** Request target (origin form, or as the parser normalised it). */
+  readonly target: string;
+  /** The parsed head. */
+  readonly head: RequestHead;
+  #pump: BodyPump;
+  #scheme: string;
+  #fallbackHost: string;
+  #headers: Headers | undefined;
+  #body: ReadableStream<Uint8Array> | null | undefined;
+  #ac: AbortController | undefined;
+
+  /**
+   * Wraps `head`; body bytes come from `pump`. `scheme` and `fallbackHost`
+   * (the listener's address) build the URL of {@linkcode H1Source.toRequest}
+   * when the request has no `Host` (HTTP/1.0).
+   */
+  constructor(
+    head: RequestHead,
+    pump: BodyPump,
+    scheme: string,
+    fallbackHost: string,
+  ) {
+    this.head = head;
+    this.method = head.method;
+    this.target = head.target;
+    this.#pump = pump;
+    this.#scheme = scheme;
+    this.#fallbackHost = fallbackHost;
+  }
+
+  /** Whether the request has a body (a `Content-Length` over 0, or chunked). */
+  get hasBody(): boolean {
+    return this.head.chunked || this.head.contentLength > 0;
+  }
+
+  /** Value of header `name` (lower case), repeated fields joined by `", "`; null when absent. */
+  header(name: string): string | null {
+    const h = this.head.headers;
+    let out: string | null = null;
+    for (let i = 0; i < h.length; i += 2) {
+      if (h[i] === name) out = out === null ? h[i + 1] : out + ", " + h[i + 1];
+    }
+    return out;
+  }
+
+  /** All header fields as `Headers`, built on first access. */
+  get headers(): Headers {
+    if (this.#headers === undefined) {
+      const out = new Headers();
+      const h = this.head.headers;
+      for (let i = 0; i < h.length; i += 2) out.append(h[i], h[i + 1]);
+      this.#headers = out;
+    }
+    return this.#headers;
+  }
+
+  /** The body as a pull-based stream (backpressure reaches the socket), or null. */
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#body === undefined) {
+      if (!this.hasBody) this.#body = null;
+      else {
+        const pump = this.#pump;
+        this.#body = new ReadableStream<Uint8Array>({
+          pull: (c) => pump.pullBody(this, c),
+          cancel: () => pump.cancelBody(this),
+        }, { highWaterMark: 0 });
+      }
+    }
+    return this.#body;
+  }
+
+  /** Aborts with an `AbortError` when the client disconnects. */
+  get signal(): AbortSignal {
+    return (this.#ac ??= new AbortController()).signal;
+  }
+
+  /** Aborts the signal with `reason` (the connection calls it). */
+  abort(reason: unknown): void {
+    const ac = this.#ac ??= new AbortController();
+    if (!ac.signal.aborted) ac.abort(reason);
+  }
+
+  /** Builds a standard `Request` with the same method, URL, headers, body and signal. */
+  toRequest(): Request {
+    const host = this.head.host || this.#fallbackHost;
+    const target = this.target.charCodeAt(0) === 0x2f ? this.target : "/";
+    const body = this.body;
+    const init: RequestInit & { duplex?: "half" } = {
+      method: this.method,
+      headers: this.headers,
+      signal: this.signal,
+    };
+    if (body !== null && this.method !== "GET" && this.method !== "HEAD") {
+      // A Request refuses a body on GET and HEAD; such a body stays readable
+      // through the source.
+      init.body = body;
+      init.duplex = "half";
+    }
+    return new Request(this.#scheme + "://" + host + target, init);
+  }
+}
