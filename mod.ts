@@ -31,7 +31,12 @@ export {
   type SseOptions,
 } from "./src/context.ts";
 export type { SseMessage, SseWriter, StreamSource } from "./src/stream.ts";
-export { HttpError, type HttpErrorOptions, problem, statusText } from "./src/errors.ts";
+export {
+  HttpError,
+  type HttpErrorOptions,
+  problem,
+  statusText,
+} from "./src/errors.ts";
 export {
   DEFAULT_LIMITS,
   type Limits,
@@ -45,7 +50,30 @@ export {
   type JsonReadOptions,
 } from "./src/body.ts";
 export { type MediaType, parseMediaType } from "./src/content_type.ts";
-export { Metrics, type MetricsOptions } from "./src/metrics.ts";
-export { accessLog, type AccessLogOptions } from "./src/access_log.ts";
-export type { TrustProxyOptions } from "./src/proxy.ts";
+export {
+  DEFAULT_DURATION_BUCKETS,
+  Metrics,
+  type MetricsOptions,
+} from "./src/metrics.ts";
+export {
+  accessLog,
+  type AccessLogContext,
+  type AccessLogHook,
+  type AccessLogOptions,
+} from "./src/access_log.ts";
+export { resolveClientAddr, type TrustProxyOptions } from "./src/proxy.ts";
+export {
+  isValidRequestId,
+  MAX_REQUEST_ID_LENGTH,
+  newRequestId,
+} from "./src/request_id.ts";
+export {
+  serve,
+  type ServeOptions,
+  type Server,
+  type ShutdownOptions,
+  type ShutdownReport,
+  type TlsOptions,
+} from "./src/server.ts";
+export type { H1Options } from "./src/transport/h1/options.ts";
 export type { RemoteAddr, ServeInfo } from "./src/types.ts";

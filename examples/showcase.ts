@@ -38,7 +38,15 @@ const app = new App({
 app.get("/", (ctx) =>
   ctx.json({
     name: "Palisade showcase",
-    routes: ["/items", "/items/:id", "/feedback", "/count", "/events", "/metrics", "/healthz"],
+    routes: [
+      "/items",
+      "/items/:id",
+      "/feedback",
+      "/count",
+      "/events",
+      "/metrics",
+      "/healthz",
+    ],
   }));
 
 app.get("/items", (ctx) => {
@@ -62,12 +70,18 @@ app.post("/items", async (ctx) => {
   }
   const item = { id: nextId++, name: input.name, tag: String(input.tag ?? "") };
   items.set(item.id, item);
-  return ctx.json(item, { status: 201, headers: { location: `/items/${item.id}` } });
+  return ctx.json(item, {
+    status: 201,
+    headers: { location: `/items/${item.id}` },
+  });
 });
 
 app.post("/feedback", async (ctx) => {
   const form = await ctx.body.form();
-  return ctx.json({ thanks: form.get("name") ?? "anonymous", length: String(form.get("message") ?? "").length });
+  return ctx.json({
+    thanks: form.get("name") ?? "anonymous",
+    length: String(form.get("message") ?? "").length,
+  });
 });
 
 app.get("/count", (ctx) =>
@@ -81,7 +95,10 @@ app.get("/count", (ctx) =>
 app.get("/events", { deadlineMs: 0 }, (ctx) =>
   ctx.sse(async (sse) => {
     while (!sse.signal.aborted) {
-      await sse.send({ event: "tick", data: { now: new Date().toISOString() } });
+      await sse.send({
+        event: "tick",
+        data: { now: new Date().toISOString() },
+      });
       await new Promise((r) => setTimeout(r, 1000));
     }
   }, { heartbeatMs: 15_000 }));

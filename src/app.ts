@@ -109,7 +109,9 @@ interface RouteEntry extends RouteConfig {
   readonly chain: Chain;
 }
 
-const LOCAL_INFO: ServeInfo = { remoteAddr: { hostname: "127.0.0.1", port: 0 } };
+const LOCAL_INFO: ServeInfo = {
+  remoteAddr: { hostname: "127.0.0.1", port: 0 },
+};
 
 function validateDeadline(ms: number, where: string): number {
   if (!Number.isSafeInteger(ms) || ms < 0) {
@@ -129,7 +131,9 @@ function normalizePrefix(prefix: string): string {
   if (!prefix.startsWith("/")) {
     throw new TypeError(`Path prefix must start with "/", got "${prefix}"`);
   }
-  return prefix.length > 1 && prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
+  return prefix.length > 1 && prefix.endsWith("/")
+    ? prefix.slice(0, -1)
+    : prefix;
 }
 
 /**
@@ -167,6 +171,7 @@ export class App implements Servable {
   #router: Router<RouteEntry> | null = null;
   #fallback: RouteEntry | null = null;
   #registry = new InflightRegistry();
+  #draining = false;
   #defaultList: DeadlineList;
   #host: ContextHost;
 
@@ -227,7 +232,9 @@ export class App implements Servable {
     }
     for (const h of handlers) {
       if (typeof h !== "function") {
-        throw new TypeError(`Route ${method} ${path} has a handler that is not a function`);
+        throw new TypeError(
+          `Route ${method} ${path} has a handler that is not a function`,
+        );
       }
     }
     if (options?.limits) resolveLimits(this.#limits, options.limits);
@@ -375,7 +382,9 @@ export class App implements Servable {
       fn = middleware;
     } else {
       fn = prefixOrMiddleware;
-      if (typeof fn !== "function") throw new TypeError("Middleware is not a function");
+      if (typeof fn !== "function") {
+        throw new TypeError("Middleware is not a function");
+      }
     }
     this.#middleware.push({ prefix, fn });
     this.#invalidate();
@@ -741,13 +750,13 @@ export class App implements Servable {
     let out = res as Response;
     ctx._phase = 1;
     const idHeader = this.#idHeader;
-    if (idHeader !== false) {
+    if (idHeader !== false || this.#draining) {
       try {
-        out.headers.set(idHeader, ctx.requestId);
+        this.#stamp(out, ctx.requestId);
       } catch {
         // Immutable headers (Response.redirect, Response.error): copy once.
         out = new Response(out.body, out);
-        out.headers.set(idHeader, ctx.requestId);
+        this.#stamp(out, ctx.requestId);
       }
     }
     if (head && out.body !== null) {
@@ -763,6 +772,12 @@ export class App implements Servable {
     }
     if (resolve !== null) resolve(out);
     return out;
+  }
+
+  /** Adds the request id and, while draining, `Connection: close`. */
+  #stamp(res: Response, requestId: string): void {
+    if (this.#idHeader !== false) res.headers.set(this.#idHeader, requestId);
+    if (this.#draining) res.headers.set("connection", "close");
   }
 
   /** Marks `ctx` finished: metrics, hooks, unread body, registry. */
@@ -821,7 +836,9 @@ export class App implements Servable {
       return;
     }
     const res = problem(503, reason.message);
-    if (this.#idHeader !== false) res.headers.set(this.#idHeader, ctx.requestId);
+    if (this.#idHeader !== false) {
+      res.headers.set(this.#idHeader, ctx.requestId);
+    }
     ctx._phase = 2;
     this.#complete(ctx, res);
     ctx._resolve?.(res);
@@ -852,7 +869,8 @@ export class App implements Servable {
 
   /**
    * Graceful drain: tells every open `ctx.stream` / `ctx.sse` response to
-   * finish (its writer's signal aborts with `reason`) and ends it cleanly.
+   * finish (its writer's signal aborts with `reason`) and ends it cleanly,
+   * and marks every later response with `Connection: close`.
    *
    * @example Usage
    * ```ts
@@ -862,6 +880,7 @@ export class App implements Servable {
    * ```
    */
   drain(reason: unknown = shutdownReason()): void {
+    this.#draining = true;
     this.#registry.forEach((item) => {
       const ctx = item as Context;
       if (ctx._phase === 1) ctx._stream?.finish(reason);
@@ -906,7 +925,9 @@ export class App implements Servable {
         return;
       }
       const res = problem(503, "Server is shutting down");
-      if (this.#idHeader !== false) res.headers.set(this.#idHeader, ctx.requestId);
+      if (this.#idHeader !== false) {
+        res.headers.set(this.#idHeader, ctx.requestId);
+      }
       ctx._phase = 2;
       this.#complete(ctx, res);
       this.completed--;

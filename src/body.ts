@@ -431,11 +431,23 @@ export class Body {
     return reader;
   }
 
-  async #readAll(limit: number): Promise<Uint8Array> {
-    const declared = this.#declaredLength(limit);
-    if (declared !== null && this.#source instanceof Request) {
-      return await this.#readDeclaredRequest(this.#source, declared);
+  /** Reads the whole body; rejects (never throws synchronously). */
+  #readAll(limit: number): Promise<Uint8Array> {
+    let declared: number | null;
+    try {
+      declared = this.#declaredLength(limit);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    return declared !== null && this.#source instanceof Request
+      ? this.#readDeclaredRequest(this.#source, declared)
+      : this.#readStream(limit, declared);
+  }
+
+  async #readStream(
+    limit: number,
+    declared: number | null,
+  ): Promise<Uint8Array> {
     const source = this.#source.body;
     if (source === null) {
       if (declared !== null && declared > 0) {

@@ -15,11 +15,9 @@
 import { HttpError } from "./errors.ts";
 
 const SLASH = 47; // "/"
-const DOT = 46; // "."
-const PERCENT = 37; // "%"
-const BACKSLASH = 92; // "\\"
-const QUESTION = 63; // "?"
-const HASH = 35; // "#"
+
+/** A path that matches needs the slow path: escapes, "\\", NUL, "//", dot segments. */
+const NEEDS_WORK = /[%\\\0]|\/\/|\/\.\.?(?:\/|$)/;
 
 /**
  * Normalises a raw request path (no query, no fragment) for routing and
@@ -53,28 +51,12 @@ const HASH = 35; // "#"
  * ```
  */
 export function normalizePath(raw: string): string {
-  const len = raw.length;
-  if (len === 0 || raw.charCodeAt(0) !== SLASH) {
+  if (raw.charCodeAt(0) !== SLASH) { // also the empty string (NaN)
     throw new HttpError(400, 'Request path must start with "/"');
   }
-  for (let i = 0; i < len; i++) {
-    const c = raw.charCodeAt(i);
-    if (c === SLASH) {
-      // Inspect what follows a slash: an empty segment or a dot segment.
-      const n = raw.charCodeAt(i + 1); // NaN past the end
-      if (n === SLASH) return slowNormalize(raw);
-      if (n === DOT) {
-        const n2 = raw.charCodeAt(i + 2);
-        if (n2 !== n2 || n2 === SLASH) return slowNormalize(raw); // "/."
-        if (n2 === DOT) {
-          const n3 = raw.charCodeAt(i + 3);
-          if (n3 !== n3 || n3 === SLASH) return slowNormalize(raw); // "/.."
-        }
-      }
-    } else if (c === PERCENT || c === BACKSLASH || c === 0) {
-      return slowNormalize(raw);
-    }
-  }
+  // One regex test (no captures, no allocation) measured faster than a
+  // charCodeAt loop for this scan on paths longer than a few characters.
+  if (NEEDS_WORK.test(raw)) return slowNormalize(raw);
   return raw;
 }
 
@@ -153,27 +135,14 @@ export function hasPathPrefix(path: string, prefix: string): boolean {
   return path.charCodeAt(pl) === SLASH && path.startsWith(prefix);
 }
 
-/** Index where the path of a request target starts (0 for origin-form). */
-function pathStart(target: string): number {
+/**
+ * Index where the authority of an absolute-form target starts (just after
+ * `://`), or 0 for origin-form and anything else.
+ */
+function authorityStart(target: string): number {
   if (target.charCodeAt(0) === SLASH) return 0;
   const scheme = target.indexOf("://");
-  if (scheme === -1) return 0; // asterisk-form or garbage: left to the caller
-  const len = target.length;
-  for (let i = scheme + 3; i < len; i++) {
-    const c = target.charCodeAt(i);
-    if (c === SLASH || c === QUESTION || c === HASH) return i;
-  }
-  return len;
-}
-
-/** Index where the path ends: the first `?` or `#` from `start`, or the length. */
-function pathEnd(target: string, start: number): number {
-  const len = target.length;
-  for (let i = start; i < len; i++) {
-    const c = target.charCodeAt(i);
-    if (c === QUESTION || c === HASH) return i;
-  }
-  return len;
+  return scheme === -1 ? 0 : scheme + 3;
 }
 
 /**
@@ -196,10 +165,20 @@ function pathEnd(target: string, start: number): number {
  * ```
  */
 export function pathOf(target: string): string {
-  const start = pathStart(target);
-  const end = pathEnd(target, start);
-  if (start === end) return start === 0 ? "" : "/";
-  if (start === 0 && end === target.length) return target;
+  // indexOf (memchr) measured faster than charCodeAt loops here.
+  const len = target.length;
+  const auth = authorityStart(target);
+  let start = 0;
+  if (auth !== 0) {
+    start = target.indexOf("/", auth);
+    if (start === -1) start = len;
+  }
+  let end = target.indexOf("?", auth);
+  if (end === -1) end = len;
+  const hash = target.indexOf("#", auth);
+  if (hash !== -1 && hash < end) end = hash;
+  if (end <= start) return auth === 0 ? "" : "/"; // "http://h?q": empty path
+  if (start === 0 && end === len) return target;
   return target.slice(start, end);
 }
 
@@ -218,10 +197,12 @@ export function pathOf(target: string): string {
  * ```
  */
 export function queryOf(target: string): string {
-  const q = pathEnd(target, pathStart(target));
-  if (target.charCodeAt(q) !== QUESTION) return "";
-  const hash = target.indexOf("#", q + 1);
-  return hash === -1 ? target.slice(q + 1) : target.slice(q + 1, hash);
+  const auth = authorityStart(target);
+  const q = target.indexOf("?", auth);
+  if (q === -1) return "";
+  const hash = target.indexOf("#", auth);
+  if (hash === -1) return target.slice(q + 1);
+  return hash < q ? "" : target.slice(q + 1, hash);
 }
 
 /**

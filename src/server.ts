@@ -8,6 +8,7 @@
 import { type App, shutdownReason } from "./app.ts";
 import { problem } from "./errors.ts";
 import { denoTransport } from "./transport/deno.ts";
+import { h1Transport } from "./transport/h1/mod.ts";
 import type { TlsPem, Transport, TransportFactory } from "./transport/types.ts";
 
 /** TLS certificate and key, as PEM text or as paths of PEM files. */
@@ -53,7 +54,7 @@ export interface ServeOptions {
    * Which transport serves connections. Default `"deno"`: `Deno.serve`,
    * HTTP/1.1 and HTTP/2, available everywhere Deno runs, but without
    * connection timeouts. `"h1"`: Palisade's strict HTTP/1.1 engine with
-   * timeouts and connection limits (not available yet: throws).
+   * timeouts and connection limits (HTTP/1.1 only, no HTTP/2).
    */
   transport?: "deno" | "h1";
   /**
@@ -83,6 +84,45 @@ export interface ServeOptions {
    * variable cannot be read and the check is skipped.
    */
   allowDenoTrustProxyHeaders?: boolean;
+  /**
+   * h1 only: how long a client has to send a whole request head, in ms.
+   * Default 10 000. Trickling bytes do not extend it; a partial head gets
+   * 408 and the connection closes. 0 disables it. See `H1Options`.
+   */
+  headerTimeoutMs?: number;
+  /**
+   * h1 only: longest wait for the next bytes of a request body the App is
+   * reading, in ms. Default 30 000; then the read fails with 408 and the
+   * connection closes. 0 disables it.
+   */
+  bodyTimeoutMs?: number;
+  /**
+   * h1 only: how long a keep-alive connection may wait for its next
+   * request, in ms. Default 5 000; then it closes. 0 disables it.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * h1 only: how long a TLS client has to complete the handshake, in ms.
+   * Default 10 000; then the connection closes. 0 disables it.
+   */
+  tlsHandshakeTimeoutMs?: number;
+  /**
+   * h1 only: most open connections. Default 10 000; a connection over the
+   * cap is accepted and closed at once (reason `connection_limit`).
+   */
+  maxConnections?: number;
+  /**
+   * h1 only: most requests per connection; the last response carries
+   * `Connection: close`. Default 1000; 0 = unlimited.
+   */
+  maxRequestsPerConnection?: number;
+  /**
+   * h1 only: read a PROXY protocol header (v1 or v2) from a trusted load
+   * balancer before the first request, and take the client address from
+   * it. Default false; with it on, a connection without a valid header is
+   * closed. Cannot be combined with `tls`.
+   */
+  proxyProtocol?: boolean;
 }
 
 /** What `server.finished` resolves to. */
@@ -121,7 +161,12 @@ export interface Server {
   health(): () => Response;
 }
 
-/** How long to wait for connections to close after the App is done, in ms. */
+/**
+ * After the App has aborted what was left, how long the transport gets to
+ * write those 503s and close on its own before it is told to close, in ms.
+ */
+const FLUSH_MS = 100;
+/** How long to wait for a told transport to close its connections, in ms. */
 const CLOSE_WAIT_MS = 400;
 
 /**
@@ -166,7 +211,8 @@ export function serve(app: App, options: ServeOptions = {}): Server {
       factory = denoTransport;
       break;
     case "h1":
-      throw new Error('Transport "h1" is not available yet');
+      factory = h1Transport;
+      break;
     default:
       throw new TypeError(
         `Option transport must be "deno" or "h1", got "${
@@ -174,7 +220,20 @@ export function serve(app: App, options: ServeOptions = {}): Server {
         }"`,
       );
   }
-  const transport = factory(app, { hostname, port, tls });
+  const transport = factory(app, {
+    hostname,
+    port,
+    tls,
+    h1: {
+      headerTimeoutMs: options.headerTimeoutMs,
+      bodyTimeoutMs: options.bodyTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      tlsHandshakeTimeoutMs: options.tlsHandshakeTimeoutMs,
+      maxConnections: options.maxConnections,
+      maxRequestsPerConnection: options.maxRequestsPerConnection,
+      proxyProtocol: options.proxyProtocol,
+    },
+  });
   const server = new RunningServer(app, transport, graceMs, options);
   try {
     options.onListen?.(transport.addr);
@@ -306,18 +365,24 @@ class RunningServer implements Server {
 
     let aborted = 0;
     if (app.inflight > 0) aborted = app.abortAll(shutdownReason());
-    let wait: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#transport.close(),
-      new Promise<void>((resolve) => wait = setTimeout(resolve, CLOSE_WAIT_MS)),
-    ]);
-    clearTimeout(wait);
+    if (aborted > 0) await within(this.#transport.finished, FLUSH_MS);
+    await within(this.#transport.close(), CLOSE_WAIT_MS);
     return {
       completed: app.completed - completedBefore,
       aborted,
       durationMs: performance.now() - start,
     };
   }
+}
+
+/** Waits for `promise`, but at most `ms`; clears its timer either way. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
+  ]);
+  clearTimeout(timer);
 }
 
 function defaultSignals(): Deno.Signal[] {

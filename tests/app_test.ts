@@ -1,24 +1,38 @@
 import assert from "node:assert/strict";
 import { App, HttpError } from "../mod.ts";
 import type { Context } from "../mod.ts";
-import { denoServe, hasCompleteResponse, parseResponse, rawExchange } from "./_helpers.ts";
+import {
+  denoServe,
+  hasCompleteResponse,
+  parseResponse,
+  rawExchange,
+} from "./_helpers.ts";
 
 function adminApp(): App {
   const app = new App();
-  app.use("/admin", (ctx, next) =>
-    ctx.header("authorization") === "Bearer ok"
-      ? next()
-      : ctx.text("denied", { status: 401 }));
+  app.use(
+    "/admin",
+    (ctx, next) =>
+      ctx.header("authorization") === "Bearer ok"
+        ? next()
+        : ctx.text("denied", { status: 401 }),
+  );
   app.get("/admin", (ctx) => ctx.text("admin home"));
   app.get("/admin/users", (ctx) => ctx.text("admin users"));
   app.get("/:section", (ctx) => ctx.text(`section ${ctx.params.section}`));
-  app.get("/:section/users", (ctx) => ctx.text(`users of ${ctx.params.section}`));
+  app.get(
+    "/:section/users",
+    (ctx) => ctx.text(`users of ${ctx.params.section}`),
+  );
   return app;
 }
 
 Deno.test("routes by method, params, wildcard and reports the pattern", async () => {
   const app = new App();
-  app.get("/users/:id", (ctx) => ctx.json({ id: ctx.params.id, route: ctx.route }));
+  app.get(
+    "/users/:id",
+    (ctx) => ctx.json({ id: ctx.params.id, route: ctx.route }),
+  );
   app.post("/users", (ctx) => ctx.text("created", { status: 201 }));
   app.put("/users/:id", (ctx) => ctx.text(`put ${ctx.params.id}`));
   app.patch("/users/:id", (ctx) => ctx.text(`patch ${ctx.params.id}`));
@@ -31,11 +45,26 @@ Deno.test("routes by method, params, wildcard and reports the pattern", async ()
     route: "/users/:id",
   });
   assert.equal((await app.request("/users", { method: "POST" })).status, 201);
-  assert.equal(await (await app.request("/users/1", { method: "PUT" })).text(), "put 1");
-  assert.equal(await (await app.request("/users/1", { method: "PATCH" })).text(), "patch 1");
-  assert.equal((await app.request("/users/1", { method: "DELETE" })).status, 204);
-  assert.equal(await (await app.request("/any", { method: "PATCH" })).text(), "PATCH");
-  assert.equal(await (await app.request("/files/a/b/c.txt")).text(), "a/b/c.txt");
+  assert.equal(
+    await (await app.request("/users/1", { method: "PUT" })).text(),
+    "put 1",
+  );
+  assert.equal(
+    await (await app.request("/users/1", { method: "PATCH" })).text(),
+    "patch 1",
+  );
+  assert.equal(
+    (await app.request("/users/1", { method: "DELETE" })).status,
+    204,
+  );
+  assert.equal(
+    await (await app.request("/any", { method: "PATCH" })).text(),
+    "PATCH",
+  );
+  assert.equal(
+    await (await app.request("/files/a/b/c.txt")).text(),
+    "a/b/c.txt",
+  );
   assert.equal(await (await app.request("/files/caf%C3%A9")).text(), "café");
 });
 
@@ -79,7 +108,10 @@ Deno.test("HEAD is answered from GET with the same headers and no body", async (
   const head = await app.request("/doc", { method: "HEAD" });
   assert.equal(head.status, 200);
   assert.equal(head.headers.get("etag"), '"1"');
-  assert.equal(head.headers.get("content-type"), get.headers.get("content-type"));
+  assert.equal(
+    head.headers.get("content-type"),
+    get.headers.get("content-type"),
+  );
   assert.equal(await head.text(), "");
   assert.equal(await get.text(), "hello");
 });
@@ -139,7 +171,10 @@ Deno.test("global middleware also wraps 404 and 405 answers", async () => {
   });
   app.get("/only", (ctx) => ctx.text("ok"));
   assert.equal((await app.request("/nope")).headers.get("x-mw"), "1");
-  assert.equal((await app.request("/only", { method: "POST" })).headers.get("x-mw"), "1");
+  assert.equal(
+    (await app.request("/only", { method: "POST" })).headers.get("x-mw"),
+    "1",
+  );
 });
 
 Deno.test("middleware can short-circuit and can pass state", async () => {
@@ -187,14 +222,21 @@ Deno.test("prefix middleware on /admin cannot be skipped by path tricks (app.req
     await res.body?.cancel();
   }
   // The URL parser of `Request` resolves dot segments before the App sees them.
-  for (const path of ["/./admin", "/x/../admin", "/admin/./users", "/%2e/admin"]) {
+  for (
+    const path of ["/./admin", "/x/../admin", "/admin/./users", "/%2e/admin"]
+  ) {
     const res = await app.request(path);
     assert.equal(res.status, 401, path);
     await res.body?.cancel();
   }
-  const ok = await app.request("/%61dmin", { headers: { authorization: "Bearer ok" } });
+  const ok = await app.request("/%61dmin", {
+    headers: { authorization: "Bearer ok" },
+  });
   assert.equal(await ok.text(), "admin home");
-  assert.equal(await (await app.request("/other/users")).text(), "users of other");
+  assert.equal(
+    await (await app.request("/other/users")).text(),
+    "users of other",
+  );
 });
 
 Deno.test("prefix middleware on /admin cannot be skipped by path tricks (Deno.serve, raw bytes)", async () => {
@@ -226,13 +268,20 @@ Deno.test("prefix middleware on /admin cannot be skipped by path tricks (Deno.se
 });
 
 Deno.test("app.fetch works directly with Deno.serve over keep-alive", async () => {
-  const app = new App().get("/hello/:name", (ctx) => ctx.text(`hi ${ctx.params.name}`));
+  const app = new App().get(
+    "/hello/:name",
+    (ctx) => ctx.text(`hi ${ctx.params.name}`),
+  );
   const server = denoServe(app);
   try {
     const text = await rawExchange(
       server.port,
       "GET /hello/a HTTP/1.1\r\nHost: x\r\n\r\nGET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n",
-      { until: (t) => (t.match(/HTTP\/1\.1 200/g) ?? []).length === 2 && hasCompleteResponse(t.slice(t.lastIndexOf("HTTP/1.1 200"))) },
+      {
+        until: (t) =>
+          (t.match(/HTTP\/1\.1 200/g) ?? []).length === 2 &&
+          hasCompleteResponse(t.slice(t.lastIndexOf("HTTP/1.1 200"))),
+      },
     );
     assert.match(text, /hi a/);
     assert.match(text, /hi b/);
@@ -249,7 +298,10 @@ Deno.test("sub-apps mount under a prefix with scoped middleware", async () => {
     return res;
   });
   api.get("/", (ctx) => ctx.text("api root"));
-  api.get("/users/:id", (ctx) => ctx.json({ id: ctx.params.id, route: ctx.route }));
+  api.get(
+    "/users/:id",
+    (ctx) => ctx.json({ id: ctx.params.id, route: ctx.route }),
+  );
   const app = new App();
   app.use(async (_ctx, next) => {
     const res = await next();
@@ -265,11 +317,17 @@ Deno.test("sub-apps mount under a prefix with scoped middleware", async () => {
   assert.equal(user.headers.get("x-api"), "1");
   assert.equal(user.headers.get("x-root"), "1");
   assert.equal(await (await app.request("/api")).text(), "api root");
-  assert.equal(await (await app.request("/api/late")).text(), "added after mount");
+  assert.equal(
+    await (await app.request("/api/late")).text(),
+    "added after mount",
+  );
   const root = await app.request("/");
   assert.equal(root.headers.get("x-api"), null);
   assert.equal(root.headers.get("x-root"), "1");
-  assert.throws(() => api.route("/loop", app), /cannot be mounted inside itself/);
+  assert.throws(
+    () => api.route("/loop", app),
+    /cannot be mounted inside itself/,
+  );
 });
 
 Deno.test("sub-app limits and deadline apply to its routes only", async () => {
@@ -278,8 +336,14 @@ Deno.test("sub-app limits and deadline apply to its routes only", async () => {
   const app = new App();
   app.post("/", async (ctx) => ctx.text(await ctx.body.text()));
   app.route("/small", up);
-  assert.equal((await app.request("/small", { method: "POST", body: "12345" })).status, 413);
-  assert.equal((await app.request("/", { method: "POST", body: "12345" })).status, 200);
+  assert.equal(
+    (await app.request("/small", { method: "POST", body: "12345" })).status,
+    413,
+  );
+  assert.equal(
+    (await app.request("/", { method: "POST", body: "12345" })).status,
+    200,
+  );
 });
 
 Deno.test("HttpError renders problem+json with status, detail and headers", async () => {
@@ -331,16 +395,25 @@ Deno.test("unknown errors are a generic 500 without message or stack, sent to on
 Deno.test("a handler returning a non-Response is a 500 with a developer error", async () => {
   const seen: unknown[] = [];
   const app = new App({ onError: (e) => seen.push(e) });
-  app.get("/", (() => ({ not: "a response" })) as unknown as (ctx: Context) => Response);
+  app.get(
+    "/",
+    (() => ({ not: "a response" })) as unknown as (ctx: Context) => Response,
+  );
   const res = await app.request("/");
   assert.equal(res.status, 500);
   assert.ok(seen[0] instanceof TypeError);
-  assert.match((seen[0] as Error).message, /GET \/ returned object, not a Response/);
+  assert.match(
+    (seen[0] as Error).message,
+    /GET \/ returned object, not a Response/,
+  );
 });
 
 Deno.test("response helpers set types and statuses", async () => {
   const app = new App();
-  app.get("/json", (ctx) => ctx.json({ a: 1 }, { status: 201, headers: { "x-y": "z" } }));
+  app.get(
+    "/json",
+    (ctx) => ctx.json({ a: 1 }, { status: 201, headers: { "x-y": "z" } }),
+  );
   app.get("/text", (ctx) => ctx.text("t"));
   app.get("/html", (ctx) => ctx.html("<b>h</b>"));
   app.get("/empty", (ctx) => ctx.empty());
@@ -348,15 +421,24 @@ Deno.test("response helpers set types and statuses", async () => {
   assert.equal(json.status, 201);
   assert.equal(json.headers.get("content-type"), "application/json");
   assert.equal(json.headers.get("x-y"), "z");
-  assert.equal((await app.request("/text")).headers.get("content-type"), "text/plain; charset=utf-8");
-  assert.equal((await app.request("/html")).headers.get("content-type"), "text/html; charset=utf-8");
+  assert.equal(
+    (await app.request("/text")).headers.get("content-type"),
+    "text/plain; charset=utf-8",
+  );
+  assert.equal(
+    (await app.request("/html")).headers.get("content-type"),
+    "text/html; charset=utf-8",
+  );
   assert.equal((await app.request("/empty")).status, 204);
 });
 
 Deno.test("redirect refuses protocol-relative and non-http(s) targets unless allowed", async () => {
   const app = new App();
   app.get("/go", (ctx) => ctx.redirect(ctx.query.get("to") ?? "/"));
-  app.get("/unsafe", (ctx) => ctx.redirect("//elsewhere.example", { allowUnsafe: true }));
+  app.get(
+    "/unsafe",
+    (ctx) => ctx.redirect("//elsewhere.example", { allowUnsafe: true }),
+  );
   const cases: [string, number][] = [
     ["/home", 302],
     ["https://example.com/x", 302],
@@ -374,15 +456,29 @@ Deno.test("redirect refuses protocol-relative and non-http(s) targets unless all
     if (status === 302) assert.equal(res.headers.get("location"), to);
     await res.body?.cancel();
   }
-  assert.equal((await app.request("/unsafe")).headers.get("location"), "//elsewhere.example");
+  assert.equal(
+    (await app.request("/unsafe")).headers.get("location"),
+    "//elsewhere.example",
+  );
 });
 
 Deno.test("query and url are parsed lazily and correctly", async () => {
   const app = new App();
-  app.get("/q", (ctx) =>
-    ctx.json({ a: ctx.query.getAll("a"), host: ctx.url.host, path: ctx.path }));
+  app.get(
+    "/q",
+    (ctx) =>
+      ctx.json({
+        a: ctx.query.getAll("a"),
+        host: ctx.url.host,
+        path: ctx.path,
+      }),
+  );
   const res = await app.request("/q?a=1&a=2&b=%20");
-  assert.deepEqual(await res.json(), { a: ["1", "2"], host: "localhost", path: "/q" });
+  assert.deepEqual(await res.json(), {
+    a: ["1", "2"],
+    host: "localhost",
+    path: "/q",
+  });
 });
 
 Deno.test("ctx.stream sends a chunked body from an async iterable", async () => {
@@ -404,7 +500,10 @@ Deno.test("invalid options throw at construction naming the option", () => {
   assert.throws(() => new App({ limits: { nope: 1 } as never }), /nope/);
   assert.throws(() => new App({ deadlineMs: -5 }), /deadlineMs/);
   const app = new App();
-  assert.throws(() => app.get("/x", { limits: { formFields: 0 } }, (c) => c.empty()), /formFields/);
+  assert.throws(
+    () => app.get("/x", { limits: { formFields: 0 } }, (c) => c.empty()),
+    /formFields/,
+  );
   assert.throws(() => app.get("no-slash", (c) => c.empty()), TypeError);
   assert.throws(() => app.get("/x"), /has no handler/);
 });

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { App } from "../mod.ts";
-import { denoServe, hasCompleteResponse, parseResponse, rawExchange } from "./_helpers.ts";
+import {
+  denoServe,
+  hasCompleteResponse,
+  parseResponse,
+  rawExchange,
+} from "./_helpers.ts";
 
 Deno.test("a handler that never resolves gets the client a 503 at the deadline (real socket)", async () => {
   const app = new App({ deadlineMs: 200 });
@@ -101,7 +106,9 @@ Deno.test("a started stream is ended at the deadline", async () => {
   const text = await res.text();
   assert.ok(text.startsWith("0\n1\n"), text);
   // The generator's finally runs once its pending step completes.
-  for (let i = 0; i < 50 && !returned; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 50 && !returned; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   assert.ok(returned, "the producer was stopped");
   assert.equal(app.inflight, 0);
 });
@@ -122,8 +129,13 @@ Deno.test("client disconnect aborts ctx.signal with AbortError (Deno.serve)", as
     }));
   const server = denoServe(app);
   try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-    await conn.write(new TextEncoder().encode("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+    });
+    await conn.write(
+      new TextEncoder().encode("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"),
+    );
     await handlerStarted;
     conn.close();
     const reason = await reasonSeen;

@@ -3,8 +3,8 @@ import {
   MAX_LEADING_EMPTY_LINES,
   ParseError,
   type ParserLimits,
-  RequestParser,
   type RequestHead,
+  RequestParser,
 } from "../src/transport/h1/parser.ts";
 
 const LIMITS: ParserLimits = {
@@ -200,7 +200,9 @@ Deno.test("parses pipelined requests identically at every split point", () => {
 });
 
 Deno.test("body data is a view of the input, not a copy", () => {
-  const buf = bytes("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nxyz");
+  const buf = bytes(
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nxyz",
+  );
   const p = new RequestParser(LIMITS);
   assert.equal(p.next(buf, 0), "head");
   assert.equal(p.offset, buf.length - 3);
@@ -213,22 +215,21 @@ Deno.test("body data is a view of the input, not a copy", () => {
 
 Deno.test("a Content-Length body split across reads yields each part", () => {
   const p = new RequestParser(LIMITS);
-  assert.equal(
-    p.next(bytes("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab"), 0),
-    "head",
+  const first = bytes(
+    "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab",
   );
-  assert.equal(p.next(p.data, 0), "more"); // no bytes: asks for more
-  const first = bytes("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab");
-  const p2 = new RequestParser(LIMITS);
-  assert.equal(p2.next(first, 0), "head");
-  assert.equal(p2.next(first, p2.offset), "data");
-  assert.equal(latin1(p2.data), "ab");
-  assert.equal(p2.next(first, p2.offset), "more");
+  assert.equal(p.next(first, 0), "head");
+  assert.equal(p.next(first, p.offset), "data");
+  assert.equal(latin1(p.data), "ab");
+  assert.equal(p.next(first, p.offset), "more");
+  assert.equal(p.offset, first.length);
   const second = bytes("cdeGET");
-  assert.equal(p2.next(second, 0), "data");
-  assert.equal(latin1(p2.data), "cde");
-  assert.equal(p2.next(second, p2.offset), "end");
-  assert.equal(p2.offset, 3, "the next request starts after the body");
+  assert.equal(p.next(second, 0), "data");
+  assert.equal(latin1(p.data), "cde");
+  assert.equal(p.next(second, p.offset), "end");
+  assert.equal(p.offset, 3, "the next request starts after the body");
+  assert.equal(p.next(second, p.offset), "more");
+  assert.equal(p.idle, false, "the next head has begun");
 });
 
 Deno.test("idle, finish() and the failed state", () => {
@@ -242,8 +243,14 @@ Deno.test("idle, finish() and the failed state", () => {
   assert.throws(() => p.finish(), (e: ParseError) => e.status === 400);
 
   const q = new RequestParser(LIMITS);
-  q.next(bytes("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc"), 0);
-  assert.throws(() => q.finish(), (e: ParseError) => e.reason === "body_incomplete");
+  q.next(
+    bytes("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc"),
+    0,
+  );
+  assert.throws(
+    () => q.finish(),
+    (e: ParseError) => e.reason === "body_incomplete",
+  );
 
   const r = new RequestParser(LIMITS);
   let first: unknown;
@@ -253,12 +260,18 @@ Deno.test("idle, finish() and the failed state", () => {
     first = err;
   }
   assert.ok(first instanceof ParseError && first.status === 505);
-  assert.throws(() => r.next(bytes("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), 0), (e) => e === first);
+  assert.throws(
+    () => r.next(bytes("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), 0),
+    (e) => e === first,
+  );
 });
 
 Deno.test("constructor refuses invalid limits", () => {
   assert.throws(() => new RequestParser({ ...LIMITS, urlBytes: 0 }), TypeError);
-  assert.throws(() => new RequestParser({ ...LIMITS, headerCount: 1.5 }), TypeError);
+  assert.throws(
+    () => new RequestParser({ ...LIMITS, headerCount: 1.5 }),
+    TypeError,
+  );
   assert.throws(
     () => new RequestParser({ ...LIMITS, chunkExtensionBytes: -1 }),
     TypeError,
@@ -268,15 +281,27 @@ Deno.test("constructor refuses invalid limits", () => {
 // ---------------------------------------------------------- request line
 
 Deno.test("every target form", () => {
-  assert.equal(one("GET /a/b?c=d&e HTTP/1.1\r\nHost: a\r\n\r\n").head.target, "/a/b?c=d&e");
+  assert.equal(
+    one("GET /a/b?c=d&e HTTP/1.1\r\nHost: a\r\n\r\n").head.target,
+    "/a/b?c=d&e",
+  );
   const abs = one(
     "GET http://Example.com:8080/p?q=1 HTTP/1.1\r\nHost: other\r\n\r\n",
   ).head;
   assert.equal(abs.target, "/p?q=1");
   assert.equal(abs.host, "Example.com:8080", "absolute-form overrides Host");
-  assert.equal(one("GET HTTPS://a HTTP/1.1\r\nHost: a\r\n\r\n").head.target, "/");
-  assert.equal(one("GET http://a?x=1 HTTP/1.1\r\nHost: a\r\n\r\n").head.target, "/?x=1");
-  assert.equal(one("OPTIONS http://a:1 HTTP/1.1\r\nHost: a\r\n\r\n").head.target, "*");
+  assert.equal(
+    one("GET HTTPS://a HTTP/1.1\r\nHost: a\r\n\r\n").head.target,
+    "/",
+  );
+  assert.equal(
+    one("GET http://a?x=1 HTTP/1.1\r\nHost: a\r\n\r\n").head.target,
+    "/?x=1",
+  );
+  assert.equal(
+    one("OPTIONS http://a:1 HTTP/1.1\r\nHost: a\r\n\r\n").head.target,
+    "*",
+  );
   assert.equal(one("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").head.target, "*");
   const connect = one(
     "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
@@ -318,7 +343,16 @@ Deno.test("HTTP versions: 1.0, 1.1, later 1.x as 1.1, others 505", () => {
 
 Deno.test("malformed versions are 400", () => {
   for (
-    const v of ["HTTP/1", "http/1.1", "HTTP/1.1 ", "HTTP/10.1", "HTTP/1.x", "HTTP 1.1", "HTTPS/1.1", "HTTP/2"]
+    const v of [
+      "HTTP/1",
+      "http/1.1",
+      "HTTP/1.1 ",
+      "HTTP/10.1",
+      "HTTP/1.x",
+      "HTTP 1.1",
+      "HTTPS/1.1",
+      "HTTP/2",
+    ]
   ) {
     rejects(`GET / ${v}\r\nHost: a\r\n\r\n`, 400);
   }
@@ -336,13 +370,17 @@ Deno.test("exactly one SP between request-line parts", () => {
 
 Deno.test("methods are tokens, case-sensitive, bounded", () => {
   assert.equal(one("get / HTTP/1.1\r\nHost: a\r\n\r\n").head.method, "get");
-  assert.equal(one("PROPFIND / HTTP/1.1\r\nHost: a\r\n\r\n").head.method, "PROPFIND");
+  assert.equal(
+    one("PROPFIND / HTTP/1.1\r\nHost: a\r\n\r\n").head.method,
+    "PROPFIND",
+  );
   rejects("GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
   rejects("G\xc9T / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
   const long = "X".repeat(33);
   rejects(`${long} / HTTP/1.1\r\nHost: a\r\n\r\n`, 501);
   assert.equal(
-    one(`${long} / HTTP/1.1\r\nHost: a\r\n\r\n`, { ...LIMITS, methodBytes: 33 }).head.method,
+    one(`${long} / HTTP/1.1\r\nHost: a\r\n\r\n`, { ...LIMITS, methodBytes: 33 })
+      .head.method,
     long,
   );
 });
@@ -378,7 +416,12 @@ Deno.test("bare CR in the head is 400", () => {
 Deno.test("414 when the target passes urlBytes, without buffering past it", () => {
   const limits = { ...LIMITS, urlBytes: 64 };
   one(`GET /${"a".repeat(63)} HTTP/1.1\r\nHost: a\r\n\r\n`, limits);
-  rejects(`GET /${"a".repeat(64)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414, "url_too_long", limits);
+  rejects(
+    `GET /${"a".repeat(64)} HTTP/1.1\r\nHost: a\r\n\r\n`,
+    414,
+    "url_too_long",
+    limits,
+  );
   // One byte at a time, with no line end ever: refused at the byte that
   // makes the target 65 bytes long, not later.
   const endless = bytes("GET /" + "a".repeat(10_000));
@@ -388,13 +431,22 @@ Deno.test("414 when the target passes urlBytes, without buffering past it", () =
   // The same in one large read.
   assert.equal(run([endless], limits).error?.status, 414);
   // An absolute-form target counts whole.
-  rejects(`GET http://a/${"b".repeat(60)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414, undefined, limits);
+  rejects(
+    `GET http://a/${"b".repeat(60)} HTTP/1.1\r\nHost: a\r\n\r\n`,
+    414,
+    undefined,
+    limits,
+  );
 });
 
 // ---------------------------------------------------------------- fields
 
 Deno.test("field names are lower-cased, values trimmed, duplicates kept", () => {
-  const m = one(GET("X-Multi: 1\r\nx-multi: 2\r\nContent-Type:  \t text/plain \t \r\nEmpty:\r\n"));
+  const m = one(
+    GET(
+      "X-Multi: 1\r\nx-multi: 2\r\nContent-Type:  \t text/plain \t \r\nEmpty:\r\n",
+    ),
+  );
   assert.deepEqual(m.head.headers, [
     "host",
     "a",
@@ -461,8 +513,15 @@ Deno.test("431 beyond headerBytes, without buffering past it", () => {
   // "Host: a" is 7 bytes; "X: " + value is 3 + n.
   one(GET(`X: ${"v".repeat(90)}\r\n`), limits);
   rejects(GET(`X: ${"v".repeat(91)}\r\n`), 431, "headers_too_large", limits);
-  rejects(GET(`X: ${"v".repeat(50)}\r\nY: ${"v".repeat(50)}\r\n`), 431, undefined, limits);
-  const endless = bytes("GET / HTTP/1.1\r\nHost: a\r\nX: " + "v".repeat(10_000));
+  rejects(
+    GET(`X: ${"v".repeat(50)}\r\nY: ${"v".repeat(50)}\r\n`),
+    431,
+    undefined,
+    limits,
+  );
+  const endless = bytes(
+    "GET / HTTP/1.1\r\nHost: a\r\nX: " + "v".repeat(10_000),
+  );
   const out = run(splitEvery(endless, 1), limits);
   assert.equal(out.error?.status, 431);
   assert.ok(out.fed <= 16 + 9 + 100 + 2, `fed ${out.fed} bytes`);
@@ -481,7 +540,18 @@ Deno.test("Host: required once on HTTP/1.1, optional on HTTP/1.0", () => {
 
 Deno.test("Host: valid uri-host[:port] values", () => {
   for (
-    const h of ["example.com", "example.com:8080", "127.0.0.1:80", "[::1]:8080", "[::1]", "[2001:db8::7]", "xn--bcher-kva.example", "a%41b", "example.com:", "a_b~c"]
+    const h of [
+      "example.com",
+      "example.com:8080",
+      "127.0.0.1:80",
+      "[::1]:8080",
+      "[::1]",
+      "[2001:db8::7]",
+      "xn--bcher-kva.example",
+      "a%41b",
+      "example.com:",
+      "a_b~c",
+    ]
   ) {
     assert.equal(one(`GET / HTTP/1.1\r\nHost: ${h}\r\n\r\n`).head.host, h);
   }
@@ -489,7 +559,24 @@ Deno.test("Host: valid uri-host[:port] values", () => {
 
 Deno.test("Host: userinfo, slash, whitespace and bad ports are 400", () => {
   for (
-    const h of ["a@b", "user:pw@b", "a/b", "a b", "a\tb", "[::1", "[::1]x", "[zz::1]", "a:b", "a:65536", "a:123456", ":80", "%4", "a%zz", "[v1.x]", "a]"]
+    const h of [
+      "a@b",
+      "user:pw@b",
+      "a/b",
+      "a b",
+      "a\tb",
+      "[::1",
+      "[::1]x",
+      "[zz::1]",
+      "a:b",
+      "a:65536",
+      "a:123456",
+      ":80",
+      "%4",
+      "a%zz",
+      "[v1.x]",
+      "a]",
+    ]
   ) {
     rejects(`GET / HTTP/1.1\r\nHost: ${h}\r\n\r\n`, 400, "bad_host");
   }
@@ -508,10 +595,23 @@ Deno.test("Host: empty value is 400 on HTTP/1.1 with origin-form", () => {
 
 Deno.test("keep-alive follows the version and Connection", () => {
   assert.equal(one(GET("Connection: close\r\n")).head.keepAlive, false);
-  assert.equal(one(GET("Connection: Keep-Alive, CLOSE\r\n")).head.keepAlive, false);
-  assert.equal(one("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").head.keepAlive, true);
-  assert.equal(one("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").head.keepAlive, true);
-  assert.equal(one("GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n").head.keepAlive, false);
+  assert.equal(
+    one(GET("Connection: Keep-Alive, CLOSE\r\n")).head.keepAlive,
+    false,
+  );
+  assert.equal(
+    one("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").head.keepAlive,
+    true,
+  );
+  assert.equal(
+    one("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").head.keepAlive,
+    true,
+  );
+  assert.equal(
+    one("GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n").head
+      .keepAlive,
+    false,
+  );
 });
 
 Deno.test("Expect: 100-continue on HTTP/1.1 only", () => {
@@ -526,12 +626,14 @@ Deno.test("Expect: 100-continue on HTTP/1.1 only", () => {
 
 Deno.test("Upgrade needs Connection: upgrade on HTTP/1.1", () => {
   assert.equal(
-    one(GET("Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n")).head.upgrade,
+    one(GET("Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n")).head
+      .upgrade,
     "websocket",
   );
   assert.equal(one(GET("Upgrade: websocket\r\n")).head.upgrade, null);
   assert.equal(
-    one("GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n").head.upgrade,
+    one("GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n")
+      .head.upgrade,
     null,
   );
 });
@@ -555,7 +657,17 @@ Deno.test("CL.TE and TE.CL are 400", () => {
 
 Deno.test("Transfer-Encoding variants", () => {
   const te = (v: string) => POST(`Transfer-Encoding: ${v}\r\n`, "0\r\n\r\n");
-  for (const ok of ["chunked", "Chunked", "CHUNKED", " chunked", "chunked\t", "chunked,", ", chunked"]) {
+  for (
+    const ok of [
+      "chunked",
+      "Chunked",
+      "CHUNKED",
+      " chunked",
+      "chunked\t",
+      "chunked,",
+      ", chunked",
+    ]
+  ) {
     assert.equal(one(te(ok)).head.chunked, true, ok);
   }
   rejects(te("chunked, chunked"), 400);
@@ -584,7 +696,10 @@ Deno.test("repeated Transfer-Encoding lines combine", () => {
 });
 
 Deno.test("Transfer-Encoding on HTTP/1.0 is 400", () => {
-  rejects("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
+  rejects(
+    "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    400,
+  );
 });
 
 Deno.test("Content-Length variants", () => {
@@ -595,17 +710,37 @@ Deno.test("Content-Length variants", () => {
   assert.equal(one(cl("5", "5")).body, "hello");
   assert.equal(one(cl("005")).body, "hello");
   for (
-    const bad of [["+5"], ["-1"], ["5,5"], ["5, 6"], ["5 5"], [""], ["0x5"], ["1e3"], ["5", "6"], ["5", "05"], ["99999999999999999999"], ["1234567890123456"]]
+    const bad of [
+      ["+5"],
+      ["-1"],
+      ["5,5"],
+      ["5, 6"],
+      ["5 5"],
+      [""],
+      ["0x5"],
+      ["1e3"],
+      ["5", "6"],
+      ["5", "05"],
+      ["99999999999999999999"],
+      ["1234567890123456"],
+    ]
   ) {
     rejects(cl(...bad), 400);
   }
   const p = new RequestParser(LIMITS);
-  assert.equal(p.next(bytes(POST("Content-Length: 999999999999999\r\n")), 0), "head");
+  assert.equal(
+    p.next(bytes(POST("Content-Length: 999999999999999\r\n")), 0),
+    "head",
+  );
   assert.equal(p.head!.contentLength, 999999999999999);
 });
 
 Deno.test("chunked bodies: sizes in any hex case, leading zeros", () => {
-  const m = one(CHUNKED("A\r\n0123456789\r\nb\r\nabcdefghijk\r\n0000000000000002\r\nxy\r\n0\r\n\r\n"));
+  const m = one(
+    CHUNKED(
+      "A\r\n0123456789\r\nb\r\nabcdefghijk\r\n0000000000000002\r\nxy\r\n0\r\n\r\n",
+    ),
+  );
   assert.equal(m.body, "0123456789abcdefghijkxy");
   assert.equal(m.trailers, null);
   assert.equal(m.head.contentLength, -1);
@@ -621,7 +756,21 @@ Deno.test("chunked bodies: valid extensions are skipped", () => {
 });
 
 Deno.test("chunked bodies: malformed extensions are 400", () => {
-  for (const ext of [";", ";=b", ";a=", ';"x"', "; a b", ";a=b c", ";a=\x01", ';a="x', " ", "; a ", ";a\x00"]) {
+  for (
+    const ext of [
+      ";",
+      ";=b",
+      ";a=",
+      ';"x"',
+      "; a b",
+      ";a=b c",
+      ";a=\x01",
+      ';a="x',
+      " ",
+      "; a ",
+      ";a\x00",
+    ]
+  ) {
     rejects(CHUNKED(`1${ext}\r\nx\r\n0\r\n\r\n`), 400);
   }
 });
@@ -665,20 +814,37 @@ Deno.test("chunked bodies: size overflow is 400", () => {
   // 2^53 - 1 is accepted as a size (the App's bodyBytes limit applies).
   const p = new RequestParser(LIMITS);
   p.next(bytes(CHUNKED("1FFFFFFFFFFFFF\r\nabc")), 0);
-  assert.equal(p.next(bytes(CHUNKED("1FFFFFFFFFFFFF\r\nabc")), p.offset), "data");
+  assert.equal(
+    p.next(bytes(CHUNKED("1FFFFFFFFFFFFF\r\nabc")), p.offset),
+    "data",
+  );
 });
 
 Deno.test("chunked bodies: trailers are parsed and returned", () => {
   const m = one(CHUNKED("1\r\nx\r\n0\r\nX-Sum: abc\r\nOther:  v \r\n\r\n"));
   assert.deepEqual(m.trailers, ["x-sum", "abc", "other", "v"]);
-  assert.deepEqual(m.head.headers.includes("x-sum"), false, "not merged into the head");
+  assert.deepEqual(
+    m.head.headers.includes("x-sum"),
+    false,
+    "not merged into the head",
+  );
 });
 
 Deno.test("chunked bodies: trailers are held to the header limits", () => {
   const limits = { ...LIMITS, headerCount: 3, headerBytes: 64 };
   one(CHUNKED("0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"), limits);
-  rejects(CHUNKED("0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n"), 431, "too_many_headers", limits);
-  rejects(CHUNKED(`0\r\nA: ${"x".repeat(62)}\r\n\r\n`), 431, "headers_too_large", limits);
+  rejects(
+    CHUNKED("0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n"),
+    431,
+    "too_many_headers",
+    limits,
+  );
+  rejects(
+    CHUNKED(`0\r\nA: ${"x".repeat(62)}\r\n\r\n`),
+    431,
+    "headers_too_large",
+    limits,
+  );
   const out = run(
     splitEvery(bytes(CHUNKED(`0\r\nA: ${"x".repeat(10_000)}`)), 1),
     limits,
@@ -696,7 +862,8 @@ Deno.test("chunked bodies: trailers follow the field rules and need CRLF", () =>
 
 Deno.test("requests after a rejected one are never parsed", () => {
   const out = parse(
-    POST("Content-Length: 1\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n") + GET(""),
+    POST("Content-Length: 1\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n") +
+      GET(""),
   );
   assert.equal(out.messages.length, 0);
   assert.equal(out.error?.status, 400);

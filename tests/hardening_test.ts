@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { App, type RejectInfo } from "../mod.ts";
-import { denoServe, hasCompleteResponse, parseResponse, rawExchange } from "./_helpers.ts";
+import {
+  denoServe,
+  hasCompleteResponse,
+  parseResponse,
+  rawExchange,
+} from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 
@@ -28,7 +33,9 @@ Deno.test("request target over urlBytes is 414 before routing", async () => {
 });
 
 Deno.test("too many or too large header fields are 431", async () => {
-  const { app, rejects } = observedApp({ limits: { headerCount: 5, headerBytes: 200 } });
+  const { app, rejects } = observedApp({
+    limits: { headerCount: 5, headerBytes: 200 },
+  });
   const many: Record<string, string> = {};
   for (let i = 0; i < 6; i++) many[`x-h${i}`] = "1";
   const a = await app.request("/", { headers: many });
@@ -37,7 +44,10 @@ Deno.test("too many or too large header fields are 431", async () => {
   const b = await app.request("/", { headers: { "x-big": "v".repeat(300) } });
   assert.equal(b.status, 431);
   assert.match((await b.json()).detail, /headerBytes limit of 200 bytes/);
-  assert.deepEqual(rejects.map((r) => r.reason), ["too_many_headers", "headers_too_large"]);
+  assert.deepEqual(rejects.map((r) => r.reason), [
+    "too_many_headers",
+    "headers_too_large",
+  ]);
 });
 
 Deno.test("more query parameters than queryParams is 400", async () => {
@@ -114,7 +124,8 @@ Deno.test("JSON nesting deeper than jsonDepth is 400, and __proto__ never pollut
   assert.match((await res.json()).detail, /jsonDepth limit of 16/);
   assert.equal(rejects.at(-1)?.reason, "json_too_deep");
 
-  const evil = '{"a":1,"__proto__":{"polluted":"yes"},"b":[{"constructor":{"prototype":{"polluted":"yes"}}}]}';
+  const evil =
+    '{"a":1,"__proto__":{"polluted":"yes"},"b":[{"constructor":{"prototype":{"polluted":"yes"}}}]}';
   const ok = await app.request("/json", {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -123,7 +134,10 @@ Deno.test("JSON nesting deeper than jsonDepth is 400, and __proto__ never pollut
   assert.equal(ok.status, 200);
   await ok.body?.cancel();
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
-  assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, "polluted"), false);
+  assert.equal(
+    Object.prototype.hasOwnProperty.call(Object.prototype, "polluted"),
+    false,
+  );
 });
 
 Deno.test("Content-Type variants get the status the rule says, over a real socket", async () => {
@@ -183,7 +197,9 @@ Deno.test("a body shorter than its Content-Length is 400 where the transport sho
         if (n === null) break;
         text += new TextDecoder().decode(buf.subarray(0, n));
       }
-    } catch { /* closed by timer */ } finally {
+    } catch {
+      /* closed by timer */
+    } finally {
       clearTimeout(timer);
     }
     // Deno.serve reports the truncated body to the App as a stream error.
@@ -199,23 +215,39 @@ Deno.test("a body shorter than its Content-Length is 400 where the transport sho
 });
 
 Deno.test("header limits hold over a real socket, repeated fields counted one by one", async () => {
-  const { app, rejects } = observedApp({ limits: { headerCount: 5, headerBytes: 300 } });
+  const { app, rejects } = observedApp({
+    limits: { headerCount: 5, headerBytes: 300 },
+  });
   const server = denoServe(app);
   try {
     const many = "X-Dup: 1\r\n".repeat(5);
     const a = parseResponse(
-      await rawExchange(server.port, `GET / HTTP/1.1\r\nHost: x\r\n${many}Connection: close\r\n\r\n`),
+      await rawExchange(
+        server.port,
+        `GET / HTTP/1.1\r\nHost: x\r\n${many}Connection: close\r\n\r\n`,
+      ),
     );
     assert.equal(a.status, 431);
     const b = parseResponse(
-      await rawExchange(server.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"v".repeat(400)}\r\nConnection: close\r\n\r\n`),
+      await rawExchange(
+        server.port,
+        `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${
+          "v".repeat(400)
+        }\r\nConnection: close\r\n\r\n`,
+      ),
     );
     assert.equal(b.status, 431);
     const ok = parseResponse(
-      await rawExchange(server.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+      await rawExchange(
+        server.port,
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      ),
     );
     assert.equal(ok.status, 200);
-    assert.deepEqual(rejects.map((r) => r.reason), ["too_many_headers", "headers_too_large"]);
+    assert.deepEqual(rejects.map((r) => r.reason), [
+      "too_many_headers",
+      "headers_too_large",
+    ]);
   } finally {
     await server.close();
   }

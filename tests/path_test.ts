@@ -188,9 +188,14 @@ Deno.test("pathOf, queryOf and splitTarget split targets without a URL parse", (
     ["https://example.com", "/", ""],
     ["http://h?x=1", "/", "x=1"],
     ["http://h#f", "/", ""],
+    ["http://h?x/y", "/", "x/y"],
+    ["http://h#f?x/y", "/", ""],
+    ["http://h/p?a#b?c", "/p", "a"],
     ["http://h/", "/", ""],
     ["http://[::1]:8000//a//b?c", "//a//b", "c"],
     ["*", "*", ""],
+    ["", "", ""],
+    ["?x", "", "x"],
   ];
   for (const [target, path, query] of cases) {
     assert.equal(pathOf(target), path, `pathOf(${target})`);

@@ -7,6 +7,7 @@
  */
 
 import type { Servable } from "../types.ts";
+import type { H1Options } from "./h1/options.ts";
 
 /** TLS material as PEM text. */
 export interface TlsPem {
@@ -24,6 +25,8 @@ export interface TransportOptions {
   port: number;
   /** TLS certificate and key; undefined for plain TCP. */
   tls: TlsPem | undefined;
+  /** Options of the h1 transport; ignored by the others. */
+  h1?: H1Options;
 }
 
 /**
@@ -38,7 +41,8 @@ export interface Transport {
   readonly draining: boolean;
   /**
    * Stops accepting connections (new ones are refused), closes idle
-   * keep-alive connections, and marks every later response with
+   * keep-alive connections, closes busy ones after their current response,
+   * and marks responses to requests arriving from now on with
    * `Connection: close` so clients do not reuse their connection. Requests in
    * flight continue. Idempotent.
    */

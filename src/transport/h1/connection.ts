@@ -23,7 +23,13 @@ import {
   RequestParser,
 } from "./parser.ts";
 import { parseProxyHeader, PROXY_V2_MAX_PAYLOAD } from "./proxy_protocol.ts";
-import { problemBytes, type Sink, type WriteInfo, writeResponse } from "./response_writer.ts";
+import {
+  problemBytes,
+  serializeFixed,
+  type Sink,
+  type WriteInfo,
+  writeStreamed,
+} from "./response_writer.ts";
 import { type BodyPump, H1Source } from "./source.ts";
 import type { Sweeper, Timed } from "./sweeper.ts";
 
@@ -71,7 +77,7 @@ export const LINGER_MS = 1000;
 const READ_SIZE = 8 * 1024;
 const BODY_READ_SIZE = 64 * 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
-const EMPTY = new Uint8Array(0);
+const EMPTY: Uint8Array = new Uint8Array(0);
 const FALSE = Promise.resolve(false);
 
 // What the deadline is for.
@@ -121,6 +127,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
   #body = B_DONE;
   #bodyRead = 0;
   #bodyCtl: ReadableStreamDefaultController<Uint8Array> | null = null;
+  #bodyCancelled = false;
   #sentContinue = false;
   #count = 0;
   #writeInfo: WriteInfo = { head: false, version: 1, keepAlive: true };
@@ -227,7 +234,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
     src: H1Source,
     ctl: ReadableStreamDefaultController<Uint8Array>,
   ): Promise<void> {
-    if (src !== this.#src || this.#body !== B_PENDING) {
+    if (src !== this.#src || this.#body !== B_PENDING || this.#bodyCancelled) {
       ctl.error(
         new HttpError(400, "Request body is no longer readable: the response was sent"),
       );
@@ -242,12 +249,13 @@ export class H1Connection implements Timed, BodyPump, Sink {
         this.#failBody(clientGone());
         return;
       }
-      if (src !== this.#src || this.#body !== B_PENDING) return;
+      if (!this.#pulling(src)) return;
     }
     const parser = this.#parser;
     const s = this.#shared;
     for (;;) {
-      if (this.#pos < this.#chunk.length) {
+      // Called even with no bytes left: the end of a body may need none.
+      {
         let ev;
         try {
           ev = parser.next(this.#chunk, this.#pos);
@@ -276,7 +284,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
       this.#timeout = T_BODY;
       this.deadline = s.bodyTimeoutMs > 0 ? Date.now() + s.bodyTimeoutMs : 0;
       const ok = await this.#read();
-      if (src !== this.#src || this.#body !== B_PENDING) return;
+      if (!this.#pulling(src)) return;
       this.deadline = 0;
       this.#timeout = T_NONE;
       this.#bodyCtl = null;
@@ -295,7 +303,19 @@ export class H1Connection implements Timed, BodyPump, Sink {
 
   /** The App will not read the rest of the body of `src`. */
   cancelBody(src: H1Source): void {
-    if (src === this.#src && this.#bodyCtl !== null) this.#bodyCtl = null;
+    if (src !== this.#src) return;
+    this.#bodyCancelled = true;
+    this.#bodyCtl = null;
+    if (this.#timeout === T_BODY) {
+      this.deadline = 0;
+      this.#timeout = T_NONE;
+    }
+  }
+
+  /** Whether a pull for `src` may go on after an await. */
+  #pulling(src: H1Source): boolean {
+    return src === this.#src && this.#body === B_PENDING &&
+      !this.#bodyCancelled;
   }
 
   // ---- the request loop ----
@@ -324,7 +344,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
   }
 
   async #readProxyHeader(): Promise<boolean> {
-    let acc = EMPTY;
+    let acc: Uint8Array = EMPTY;
     for (;;) {
       if (!(await this.#read())) return false;
       const got = this.#chunk;
@@ -403,6 +423,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
     );
     this.#src = src;
     this.#bodyRead = 0;
+    this.#bodyCancelled = false;
     this.#sentContinue = false;
     if (head.chunked || head.contentLength > 0) this.#body = B_PENDING;
     else {
@@ -432,7 +453,11 @@ export class H1Connection implements Timed, BodyPump, Sink {
       (s.maxRequests === 0 || this.#count < s.maxRequests);
     let keep: boolean;
     try {
-      keep = await writeResponse(this, res, info);
+      const bytes = serializeFixed(res, info);
+      if (bytes !== undefined) {
+        keep = info.keepAlive;
+        await this.write(bytes);
+      } else keep = await writeStreamed(this, res, info);
     } catch {
       src.abort(clientGone());
       return false;
@@ -467,7 +492,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
     const s = this.#shared;
     let budget = DISCARD_LIMIT;
     for (;;) {
-      if (this.#pos < this.#chunk.length) {
+      {
         let ev;
         try {
           ev = parser.next(this.#chunk, this.#pos);

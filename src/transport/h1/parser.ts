@@ -71,7 +71,6 @@ import {
 import { ParseError } from "./parser_error.ts";
 import { buildHead, type RequestHead } from "./parser_head.ts";
 import { HeadScanner } from "./parser_scan.ts";
-import type { Limits } from "../../limits.ts";
 
 export { ParseError } from "./parser_error.ts";
 export type { ParseStatus } from "./parser_error.ts";
@@ -79,9 +78,29 @@ export type { RequestHead } from "./parser_head.ts";
 export { MAX_LEADING_EMPTY_LINES } from "./parser_scan.ts";
 export { MAX_CHUNK_SIZE_DIGITS } from "./parser_chunked.ts";
 
-/** Limits of a {@linkcode RequestParser}. */
-export interface ParserLimits
-  extends Pick<Limits, "urlBytes" | "headerBytes" | "headerCount"> {
+/**
+ * Limits of a {@linkcode RequestParser}. Pass the App's resolved `Limits`
+ * (the three required fields have the same meaning there).
+ */
+export interface ParserLimits {
+  /**
+   * Longest request target in bytes (the request line's target only; the
+   * method and version do not count). Beyond it the request is refused with
+   * 414 (reason `url_too_long`) at the first byte over.
+   */
+  urlBytes: number;
+  /**
+   * Most bytes of header field lines, each counted without its line ending.
+   * Beyond it the request is refused with 431 (reason `headers_too_large`)
+   * as soon as the running count passes it. Trailers get their own budget
+   * of the same size.
+   */
+  headerBytes: number;
+  /**
+   * Most header field lines. One more is refused with 431 (reason
+   * `too_many_headers`) at its first byte. Trailers get their own budget.
+   */
+  headerCount: number;
   /**
    * Most bytes of chunk extensions (everything between a chunk size and its
    * CRLF) in one request body, counted across all its chunks. Default 4096.
@@ -115,9 +134,25 @@ const S_CHUNKED = 2;
 const S_END = 3;
 const S_FAILED = 4;
 
-/** Default of {@linkcode ParserLimits.chunkExtensionBytes}. */
+/**
+ * Default of {@linkcode ParserLimits.chunkExtensionBytes}.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_CHUNK_EXTENSION_BYTES } from "./parser.ts";
+ * DEFAULT_CHUNK_EXTENSION_BYTES; // 4096
+ * ```
+ */
 export const DEFAULT_CHUNK_EXTENSION_BYTES = 4096;
-/** Default of {@linkcode ParserLimits.methodBytes}. */
+/**
+ * Default of {@linkcode ParserLimits.methodBytes}.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_METHOD_BYTES } from "./parser.ts";
+ * DEFAULT_METHOD_BYTES; // 32
+ * ```
+ */
 export const DEFAULT_METHOD_BYTES = 32;
 
 /**

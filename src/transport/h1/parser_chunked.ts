@@ -33,7 +33,15 @@ const EQ = 0x3d;
 const DQUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-/** Most hex digits in a chunk size, leading zeros included. */
+/**
+ * Most hex digits in a chunk size, leading zeros included; more → 400.
+ *
+ * @example Usage
+ * ```ts
+ * import { MAX_CHUNK_SIZE_DIGITS } from "./parser_chunked.ts";
+ * MAX_CHUNK_SIZE_DIGITS; // 16
+ * ```
+ */
 export const MAX_CHUNK_SIZE_DIGITS = 16;
 
 /** Result of {@linkcode ChunkedDecoder.next}: every byte was consumed. */
@@ -101,11 +109,6 @@ export class ChunkedDecoder {
     this.#digits = 0;
     this.#extBytes = 0;
     this.#trailers.reset();
-  }
-
-  /** True once the last chunk and the trailer section were consumed. */
-  get done(): boolean {
-    return this.#state === C_DONE;
   }
 
   /**

@@ -6,7 +6,10 @@
 
 import type { RejectReason } from "../../limits.ts";
 
-/** Status codes a {@linkcode ParseError} can carry. */
+/**
+ * Status codes a {@linkcode ParseError} can carry. The parser itself never
+ * raises 408; it is there for the connection's header timeout.
+ */
 export type ParseStatus = 400 | 408 | 413 | 414 | 431 | 501 | 505;
 
 /**

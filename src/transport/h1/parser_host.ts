@@ -32,6 +32,16 @@ function isHex(c: number): boolean {
  * ```
  */
 export function isValidHost(value: string, requirePort: boolean): boolean {
+  // Keep-alive clients repeat the same Host: remember the last valid one.
+  if (value === lastValid && !requirePort) return true;
+  if (!check(value, requirePort)) return false;
+  if (!requirePort) lastValid = value;
+  return true;
+}
+
+let lastValid = "localhost";
+
+function check(value: string, requirePort: boolean): boolean {
   const n = value.length;
   let i = 0;
   if (n === 0) return false;

@@ -16,6 +16,7 @@ import { ByteBuffer } from "./parser_buffer.ts";
 import { CR, decodeHead, EMPTY, HTAB, LF, SP, TCHAR } from "./parser_bytes.ts";
 import { badRequest, ParseError } from "./parser_error.ts";
 import { RequestLineScanner } from "./parser_request_line.ts";
+import { knownName } from "./parser_names.ts";
 
 const PH_LEADING = 0;
 const PH_LEADING_CR = 1;
@@ -28,6 +29,12 @@ const COLON = 0x3a;
 /**
  * Most empty lines (CRLF or LF) ignored before a request line (RFC 9112
  * §2.2 asks to ignore "at least one"); one more → 400.
+ *
+ * @example Usage
+ * ```ts
+ * import { MAX_LEADING_EMPTY_LINES } from "./parser_scan.ts";
+ * MAX_LEADING_EMPTY_LINES; // 8
+ * ```
  */
 export const MAX_LEADING_EMPTY_LINES = 8;
 
@@ -120,11 +127,6 @@ export class HeadScanner {
     return this.#phase === PH_LEADING;
   }
 
-  /** True once the section is complete. */
-  get done(): boolean {
-    return this.#phase === PH_DONE;
-  }
-
   /** Forgets the section, ready for the next one. */
   reset(): void {
     this.line?.reset();
@@ -192,11 +194,14 @@ export class HeadScanner {
     const upper = this.#upper;
     for (let k = 0, n = this.count; k < n; k++) {
       const j = k * 4;
-      const name = str.slice(pos[j], pos[j + 1]);
-      out.push(
-        upper[k] === 0 ? name : name.toLowerCase(),
-        str.slice(pos[j + 2], pos[j + 3]),
-      );
+      const ns = pos[j];
+      const ne = pos[j + 1];
+      let name = knownName(str, ns, ne);
+      if (name === null) {
+        name = str.slice(ns, ne);
+        if (upper[k] !== 0) name = name.toLowerCase();
+      }
+      out.push(name, str.slice(pos[j + 2], pos[j + 3]));
     }
     return out;
   }

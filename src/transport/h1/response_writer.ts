@@ -187,6 +187,127 @@ function takeStaticBody(res: Response): string | Uint8Array | undefined {
 const CRLF = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 
+interface InnerResponse {
+  headerList?: unknown;
+}
+
+// Scratch results of `headLines` (one response is serialised at a time).
+let userLength: string | null = null;
+let closeAsked = false;
+
+/**
+ * The status line and the Response's header lines, without the framing
+ * lines (`content-length`, `transfer-encoding`, `connection`) that the
+ * writer adds. Sets `userLength` and `closeAsked`.
+ */
+function headLines(res: Response): string {
+  userLength = null;
+  closeAsked = false;
+  let head = statusLine(res.status);
+  let hasDate = false;
+  const headers = res.headers; // materialises lazily built headers
+  // Deno keeps the fields in an internal list in order (names as given);
+  // iterating `Headers` instead sorts and lower-cases them on every call.
+  const list = RESPONSE === undefined
+    ? undefined
+    : (res as unknown as Record<symbol, InnerResponse>)[RESPONSE]?.headerList;
+  const entries = Array.isArray(list)
+    ? list as [string, string][]
+    : headers as unknown as Iterable<[string, string]>;
+  for (const entry of entries) {
+    const name = entry[0];
+    const value = entry[1];
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "date") hasDate = true;
+        break;
+      case 10: {
+        const lower = name.toLowerCase();
+        if (lower === "connection") {
+          if (/(^|[\s,])close($|[\s,])/i.test(value)) closeAsked = true;
+          continue;
+        }
+        if (lower === "keep-alive") continue;
+        break;
+      }
+      case 14:
+        if (name.toLowerCase() === "content-length") {
+          userLength = value;
+          continue;
+        }
+        break;
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding") continue;
+        break;
+    }
+    head += name + ": " + value + "\r\n";
+  }
+  if (!hasDate) head += dateHeader();
+  return head;
+}
+
+/**
+ * Serialises `res` into one buffer when its body is known in full (no body,
+ * or a string or bytes given to `new Response`), so it goes out in one
+ * write; returns undefined when the body is a stream (use
+ * {@linkcode writeStreamed}). Sets `info.keepAlive` to whether the
+ * connection may stay open after it.
+ *
+ * @example Usage
+ * ```ts
+ * import { serializeFixed } from "./response_writer.ts";
+ * const info = { head: false, version: 1 as const, keepAlive: true };
+ * const bytes = serializeFixed(new Response("ok"), info)!;
+ * new TextDecoder().decode(bytes).endsWith("\r\n\r\nok"); // true
+ * ```
+ */
+export function serializeFixed(
+  res: Response,
+  info: WriteInfo,
+): Uint8Array | undefined {
+  let head = headLines(res);
+  const fixed = takeStaticBody(res);
+  if (fixed === undefined && res.body !== null) return undefined;
+  const status = res.status;
+  const keep = info.keepAlive && !closeAsked;
+  info.keepAlive = keep;
+  const v0 = info.version === 0;
+  if (info.head || status === 204 || status === 304) {
+    // HEAD and 304 may carry the length the full response would have.
+    if (status !== 204) {
+      if (userLength !== null) {
+        head += "content-length: " + userLength + "\r\n";
+      } else if (info.head && fixed !== undefined) {
+        head += "content-length: " +
+          (typeof fixed === "string" ? utf8Length(fixed) : fixed.length) +
+          "\r\n";
+      }
+    }
+    return encodeHead(head + connectionLine(keep, v0) + "\r\n", null);
+  }
+  if (fixed === undefined) {
+    return encodeHead(
+      head + "content-length: 0\r\n" + connectionLine(keep, v0) + "\r\n",
+      null,
+    );
+  }
+  if (typeof fixed === "string" && fixed.length > 4096) {
+    // A large string: encode it once and send the bytes.
+    const bytes = encoder.encode(fixed);
+    return encodeHead(
+      head + "content-length: " + bytes.length + "\r\n" +
+        connectionLine(keep, v0) + "\r\n",
+      bytes,
+    );
+  }
+  const length = typeof fixed === "string" ? utf8Length(fixed) : fixed.length;
+  return encodeHead(
+    head + "content-length: " + length + "\r\n" + connectionLine(keep, v0) +
+      "\r\n",
+    fixed,
+  );
+}
+
 /**
  * Writes `res` to `sink` and resolves with whether the connection may stay
  * open: false when `info.keepAlive` is false, when the Response says
@@ -194,8 +315,10 @@ const LAST_CHUNK = encoder.encode("0\r\n\r\n");
  * HTTP/1.0 client), or when a streamed body failed or did not match its
  * declared `Content-Length`. `Transfer-Encoding`, `Connection` and
  * `Keep-Alive` from the Response are replaced by the writer's own;
- * `Content-Length` is computed for static bodies and kept for streams.
- * A `date` header is added unless present.
+ * `Content-Length` is computed for known bodies and kept for streams
+ * (which are then sent with that length), else streams are chunked. A
+ * `date` header is added unless present. A streamed body is read one chunk
+ * at a time, each written before the next is read.
  *
  * @throws whatever `sink.write` throws (the client went away); the response
  * body is cancelled first.
@@ -213,76 +336,39 @@ export async function writeResponse(
   res: Response,
   info: WriteInfo,
 ): Promise<boolean> {
+  const bytes = serializeFixed(res, info);
+  if (bytes === undefined) return await writeStreamed(sink, res, info);
+  await sink.write(bytes);
+  return info.keepAlive;
+}
+
+/**
+ * Writes a response whose body is a stream; see {@linkcode writeResponse}.
+ * Call it after {@linkcode serializeFixed} returned undefined.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const keep = await writeStreamed(sink, res, info);
+ * ```
+ */
+export async function writeStreamed(
+  sink: Sink,
+  res: Response,
+  info: WriteInfo,
+): Promise<boolean> {
+  let head = headLines(res);
   const status = res.status;
-  let keep = info.keepAlive;
-  let head = statusLine(status);
-  let userLength: string | null = null;
-  let hasDate = false;
-  for (const entry of res.headers) {
-    const name = entry[0];
-    switch (name) {
-      case "content-length":
-        userLength = entry[1];
-        continue;
-      case "transfer-encoding":
-      case "keep-alive":
-        continue;
-      case "connection":
-        if (/(^|[\s,])close($|[\s,])/i.test(entry[1])) keep = false;
-        continue;
-      case "date":
-        hasDate = true;
-    }
-    head += name + ": " + entry[1] + "\r\n";
-  }
-  if (!hasDate) head += dateHeader();
-  const noBody = info.head || status === 204 || status === 304;
+  let keep = info.keepAlive && !closeAsked;
   const v0 = info.version === 0;
-
-  const fixed = takeStaticBody(res);
-  if (fixed !== undefined || res.body === null) {
-    let length: number;
-    if (fixed === undefined) length = 0;
-    else if (typeof fixed === "string") {
-      length = fixed.length < 4096 ? utf8Length(fixed) : -1;
-    } else length = fixed.length;
-    if (noBody) {
-      // HEAD and 304 may carry the length the full response would have.
-      if (userLength !== null && status !== 204) {
-        head += "content-length: " + userLength + "\r\n";
-      } else if (info.head && fixed !== undefined && status !== 204) {
-        head += "content-length: " +
-          (length >= 0 ? length : utf8Length(fixed as string)) + "\r\n";
-      }
-      head += connectionLine(keep, v0) + "\r\n";
-      await sink.write(encodeHead(head, null));
-      return keep;
-    }
-    if (length < 0) {
-      // A large string: encode it once and use the bytes.
-      const bytes = encoder.encode(fixed as string);
-      head += "content-length: " + bytes.length + "\r\n" +
-        connectionLine(keep, v0) + "\r\n";
-      await sink.write(encodeHead(head, bytes));
-      return keep;
-    }
-    head += "content-length: " + length + "\r\n" + connectionLine(keep, v0) +
-      "\r\n";
-    await sink.write(encodeHead(head, fixed ?? null));
-    return keep;
-  }
-
-  const body = res.body;
-  if (noBody) {
+  const body = res.body!;
+  if (info.head || status === 204 || status === 304) {
     body.cancel().catch(noop);
     if (userLength !== null && status !== 204) {
       head += "content-length: " + userLength + "\r\n";
     }
-    head += connectionLine(keep, v0) + "\r\n";
-    await sink.write(encodeHead(head, null));
+    await sink.write(encodeHead(head + connectionLine(keep, v0) + "\r\n", null));
     return keep;
   }
-
   let declared = -1;
   if (userLength !== null && /^[0-9]{1,15}$/.test(userLength)) {
     declared = Number(userLength);

@@ -56,7 +56,7 @@ export class Sweeper {
   /** The sweep interval in ms. */
   readonly tickMs: number;
   #items = new Set<Timed>();
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
   #sweep = (): void => {
     const now = Date.now();
     for (const item of this.#items) {

@@ -1,0 +1,217 @@
+/**
+ * The accept loop of the h1 engine: listens on TCP or TLS, caps the number
+ * of open connections, counts them, and drives graceful shutdown.
+ *
+ * @module
+ */
+
+import type { RejectReason } from "../../limits.ts";
+import type { Transport } from "../types.ts";
+import { type ConnectionShared, type H1App, H1Connection } from "./connection.ts";
+import type { ParserLimits } from "./parser.ts";
+import { Sweeper, tickFor } from "./sweeper.ts";
+
+/** Connection counters an App may offer (`App#metrics`). */
+export interface ConnectionMetrics {
+  /** An accepted connection opened. */
+  connectionOpened(): void;
+  /** An accepted connection closed. */
+  connectionClosed(): void;
+}
+
+/** Everything {@linkcode H1Listener} needs, resolved and validated. */
+export interface ListenerSettings {
+  /** Interface to bind. */
+  hostname: string;
+  /** Port to bind; 0 picks one. */
+  port: number;
+  /** TLS material; undefined for plain TCP. */
+  tls: { cert: string; key: string } | undefined;
+  /** Parser limits. */
+  limits: ParserLimits;
+  /** Timeouts in ms (0 = none). */
+  headerTimeoutMs: number;
+  /** See `H1Options.bodyTimeoutMs`. */
+  bodyTimeoutMs: number;
+  /** See `H1Options.idleTimeoutMs`. */
+  idleTimeoutMs: number;
+  /** See `H1Options.tlsHandshakeTimeoutMs`. */
+  tlsHandshakeTimeoutMs: number;
+  /** Most open connections. */
+  maxConnections: number;
+  /** Most requests per connection; 0 = unlimited. */
+  maxRequestsPerConnection: number;
+  /** Expect a PROXY protocol header on every connection. */
+  proxyProtocol: boolean;
+}
+
+/** Pause after a failed `accept()` (e.g. out of file descriptors), in ms. */
+const ACCEPT_BACKOFF_MS = 50;
+
+/**
+ * A running h1 listener: the {@linkcode Transport} that `serve()` drives.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const t = new H1Listener(app, metrics, settings);
+ * t.stopAccepting();
+ * await t.close();
+ * ```
+ */
+export class H1Listener implements Transport {
+  /** The bound address. */
+  readonly addr: Deno.NetAddr;
+  /** Resolves when the listener and every connection are closed. */
+  readonly finished: Promise<void>;
+  #listener: Deno.Listener;
+  #app: H1App;
+  #metrics: ConnectionMetrics | undefined;
+  #shared: ConnectionShared;
+  #max: number;
+  #conns = new Set<H1Connection>();
+  #listening = true;
+  #resolve!: () => void;
+  #onClose = (c: H1Connection): void => {
+    if (!this.#conns.delete(c)) return;
+    this.#metrics?.connectionClosed();
+    this.#maybeFinished();
+  };
+
+  /**
+   * Binds and starts accepting.
+   *
+   * @throws whatever `Deno.listen` / `Deno.listenTls` throw (address in use,
+   * permission denied, bad certificate).
+   */
+  constructor(
+    app: H1App,
+    metrics: ConnectionMetrics | undefined,
+    settings: ListenerSettings,
+  ) {
+    this.#app = app;
+    this.#metrics = metrics;
+    this.#max = settings.maxConnections;
+    const tls = settings.tls;
+    this.#listener = tls === undefined
+      ? Deno.listen({ hostname: settings.hostname, port: settings.port })
+      : Deno.listenTls({
+        hostname: settings.hostname,
+        port: settings.port,
+        cert: tls.cert,
+        key: tls.key,
+        alpnProtocols: ["http/1.1"],
+      });
+    this.addr = this.#listener.addr as Deno.NetAddr;
+    const host = this.addr.hostname.includes(":")
+      ? `[${this.addr.hostname}]`
+      : this.addr.hostname;
+    this.#shared = {
+      app,
+      sweeper: new Sweeper(tickFor([
+        settings.headerTimeoutMs,
+        settings.bodyTimeoutMs,
+        settings.idleTimeoutMs,
+        settings.tlsHandshakeTimeoutMs,
+      ])),
+      limits: settings.limits,
+      headerTimeoutMs: settings.headerTimeoutMs,
+      bodyTimeoutMs: settings.bodyTimeoutMs,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      tlsHandshakeTimeoutMs: settings.tlsHandshakeTimeoutMs,
+      maxRequests: settings.maxRequestsPerConnection,
+      proxyProtocol: settings.proxyProtocol,
+      tls: tls !== undefined,
+      localHost: `${host}:${this.addr.port}`,
+      draining: false,
+    };
+    this.finished = new Promise((resolve) => this.#resolve = resolve);
+    this.#acceptLoop();
+  }
+
+  /** True from {@linkcode H1Listener.stopAccepting} on. */
+  get draining(): boolean {
+    return this.#shared.draining;
+  }
+
+  /** Number of open connections. */
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  /**
+   * Stops accepting, closes connections that are between requests, and
+   * makes every later response carry `Connection: close`.
+   */
+  stopAccepting(): void {
+    if (this.#shared.draining) return;
+    this.#shared.draining = true;
+    this.#closeListener();
+    for (const c of this.#conns) c.closeIfIdle();
+  }
+
+  /** Closes every connection now; resolves when all are closed. */
+  close(): Promise<void> {
+    this.#shared.draining = true;
+    this.#closeListener();
+    for (const c of this.#conns) c.forceClose();
+    return this.finished;
+  }
+
+  #closeListener(): void {
+    if (!this.#listening) return;
+    this.#listening = false;
+    try {
+      this.#listener.close();
+    } catch { /* already closed */ }
+  }
+
+  async #acceptLoop(): Promise<void> {
+    const listener = this.#listener;
+    while (this.#listening) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (!this.#listening || e instanceof Deno.errors.BadResource) break;
+        // Out of file descriptors or a transient error: wait, then retry.
+        await new Promise((r) => setTimeout(r, ACCEPT_BACKOFF_MS));
+        continue;
+      }
+      if (!this.#listening) {
+        close(conn);
+        break;
+      }
+      if (this.#conns.size >= this.#max) {
+        close(conn);
+        this.#reject(
+          "connection_limit",
+          503,
+          `Connection refused: the maxConnections limit of ${this.#max} is reached`,
+        );
+        continue;
+      }
+      const c = new H1Connection(conn, this.#shared, this.#onClose);
+      this.#conns.add(c);
+      this.#metrics?.connectionOpened();
+      c.run();
+    }
+    this.#listening = false;
+    this.#maybeFinished();
+  }
+
+  #reject(reason: RejectReason, status: number, detail: string): void {
+    try {
+      this.#app.reject?.(reason, status, detail);
+    } catch { /* a failing hook must not stop the accept loop */ }
+  }
+
+  #maybeFinished(): void {
+    if (!this.#listening && this.#conns.size === 0) this.#resolve();
+  }
+}
+
+function close(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
