@@ -46,10 +46,20 @@ export {
 export {
   Body,
   type BodyReadOptions,
+  type BodySource,
   type FormReadOptions,
   type JsonReadOptions,
+  type RejectHook,
 } from "./src/body.ts";
-export { type MediaType, parseMediaType } from "./src/content_type.ts";
+export {
+  type Disposition,
+  isJsonType,
+  type MediaType,
+  parseContentDisposition,
+  parseMediaType,
+} from "./src/content_type.ts";
+export { parseJson } from "./src/json.ts";
+export { parseMultipart, parseUrlEncoded } from "./src/form.ts";
 export {
   DEFAULT_DURATION_BUCKETS,
   Metrics,

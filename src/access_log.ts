@@ -44,7 +44,7 @@ export type AccessLogHook = (
  * ```ts
  * import { accessLog, App } from "@palisade/server";
  * const lines: string[] = [];
- * const app = new App({ hooks: { onResponse: accessLog({ sink: (l) => lines.push(l) }) } });
+ * const app = new App({ onResponse: accessLog({ sink: (l) => lines.push(l) }) });
  * ```
  */
 export function accessLog(options?: AccessLogOptions): AccessLogHook {

@@ -41,7 +41,7 @@ export class DeadlineList {
    *
    * @example Usage
    * ```ts
-   * import { InflightRegistry } from "@palisade/server";
+   * import { InflightRegistry } from "./deadline.ts";
    * const list = new InflightRegistry().list(30_000);
    * list.ms; // 30000
    * ```
@@ -57,7 +57,7 @@ export class DeadlineList {
  *
  * @example Usage
  * ```ts
- * import { InflightRegistry } from "@palisade/server";
+ * import { InflightRegistry } from "./deadline.ts";
  * const registry = new InflightRegistry();
  * registry.size; // 0
  * ```

@@ -503,3 +503,136 @@ Deno.test("a request without a body reads as empty", async () => {
   assert.equal((await body.bytes()).length, 0);
   assert.equal(await new Body(new Request("http://x/"), LIMITS).text(), "");
 });
+
+Deno.test("stream path: a declared length is read into one buffer and checked", async () => {
+  const source = (chunks: string[], length: string): Body =>
+    new Body({
+      headers: new Headers({ "content-length": length }),
+      body: ReadableStream.from(chunks.map((c) => enc.encode(c))),
+    }, LIMITS);
+  assert.equal(
+    new TextDecoder().decode(await source(["ab", "", "cd", "e"], "5").bytes()),
+    "abcde",
+  );
+  assert.equal((await source(["abcde"], "5").bytes()).length, 5);
+  assert.equal((await httpError(source(["abc"], "5").bytes())).status, 400);
+  assert.equal(
+    (await httpError(source(["abc", "def"], "5").bytes())).status,
+    400,
+  );
+  assert.equal((await httpError(source(["abcdef"], "5").bytes())).status, 400);
+  assert.equal((await source([], "0").bytes()).length, 0);
+});
+
+Deno.test("Request path: a declared length that the body breaks is 400", async () => {
+  const broken = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.error(new Error("connection reset"));
+    },
+  });
+  const { body, rejections } = setup(broken, { "content-length": "100" });
+  assert.equal((await httpError(body.bytes())).status, 400);
+  assert.deepEqual(rejections.map((r) => r[0]), ["body_incomplete"]);
+  const req = new Request("http://localhost/", {
+    method: "POST",
+    body: "abc",
+    headers: { "content-length": "3" },
+  });
+  await req.text();
+  await assert.rejects(new Body(req, LIMITS).bytes(), TypeError);
+});
+
+/** Serves `handler` on 127.0.0.1:0, runs `fn(port)`, then shuts down. */
+async function withServer(
+  handler: (req: Request) => Promise<Response>,
+  fn: (port: number) => Promise<void>,
+): Promise<void> {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    handler,
+  );
+  try {
+    await fn(server.addr.port);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+/** Sends `parts` over a raw connection (closing the write side when asked) and returns the response status. */
+async function rawStatus(
+  port: number,
+  parts: string[],
+  closeWrite = false,
+): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    for (const part of parts) await conn.write(enc.encode(part));
+    if (closeWrite) await conn.closeWrite();
+    let text = "";
+    const buf = new Uint8Array(4096);
+    while (!text.includes("\r\n\r\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return Number(text.split(" ")[1]);
+  } finally {
+    conn.close();
+  }
+}
+
+function bodyHandler(
+  seen: number[],
+): (req: Request) => Promise<Response> {
+  return async (req) => {
+    try {
+      const bytes = await new Body(req, LIMITS).bytes();
+      seen.push(bytes.length);
+      return new Response("ok");
+    } catch (error) {
+      if (error instanceof HttpError) return error.toResponse();
+      throw error;
+    }
+  };
+}
+
+Deno.test("over the wire: a declared length over the limit is 413 without sending the body", async () => {
+  const seen: number[] = [];
+  await withServer(bodyHandler(seen), async (port) => {
+    const status = await rawStatus(port, [
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n",
+    ]);
+    assert.equal(status, 413);
+  });
+  assert.deepEqual(seen, []);
+});
+
+Deno.test("over the wire: a chunked body over the limit is 413", async () => {
+  const seen: number[] = [];
+  await withServer(bodyHandler(seen), async (port) => {
+    const chunk = "64\r\n" + "a".repeat(100) + "\r\n";
+    const status = await rawStatus(port, [
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+      chunk.repeat(20),
+    ]);
+    assert.equal(status, 413);
+    const ok = await rawStatus(port, [
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+      chunk.repeat(10) + "0\r\n\r\n",
+    ]);
+    assert.equal(ok, 200);
+  });
+  assert.deepEqual(seen, [1000]);
+});
+
+Deno.test("over the wire: a body that ends before its Content-Length is 400", async () => {
+  const seen: number[] = [];
+  await withServer(bodyHandler(seen), async (port) => {
+    const status = await rawStatus(port, [
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n",
+      "12345",
+    ], true);
+    assert.equal(status, 400);
+  });
+  assert.deepEqual(seen, []);
+});
