@@ -315,7 +315,9 @@ export async function startServer(opts: StartOptions): Promise<StartResult> {
 
   let tail = "";
   const stderrDone = (async () => {
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+    for await (
+      const text of child.stderr.pipeThrough(new TextDecoderStream())
+    ) {
       tail = (tail + text).slice(-4000);
     }
   })().catch(() => {});
@@ -337,7 +339,7 @@ export async function startServer(opts: StartOptions): Promise<StartResult> {
     }
   };
 
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), opts.timeoutMs ?? 60_000);
   });
@@ -354,9 +356,8 @@ export async function startServer(opts: StartOptions): Promise<StartResult> {
             const err = lines.find((l) => /error/i.test(l)) ??
               lines.slice(-3).join(" ");
             return {
-              reason: `exited with code ${st.code} before it was ready: ${
-                err.trim()
-              }`,
+              reason:
+                `exited with code ${st.code} before it was ready: ${err.trim()}`,
             };
           }
           const ready = line.match(/^READY (\d+)/);

@@ -198,14 +198,18 @@ async function main(): Promise<void> {
     for (const name of names) {
       const r = await measure(name, conns, pin.server);
       if (r.skipped) {
-        rows.push(`| ${name} | skipped: ${r.skipped.replace(/\|/g, "/")} ||||||`);
+        rows.push(
+          `| ${name} | skipped: ${r.skipped.replace(/\|/g, "/")} ||||||`,
+        );
         continue;
       }
       const perConn = (r.withKiB - r.beforeKiB) / Math.max(1, r.opened);
       rows.push(
         `| ${name} | ${(r.beforeKiB / 1024).toFixed(1)} | ${
           (r.withKiB / 1024).toFixed(1)
-        } | ${perConn.toFixed(2)} | ${(r.afterKiB / 1024).toFixed(1)} | ${r.opened} | ${r.failed} |`,
+        } | ${perConn.toFixed(2)} | ${
+          (r.afterKiB / 1024).toFixed(1)
+        } | ${r.opened} | ${r.failed} |`,
       );
     }
   } finally {

@@ -20,9 +20,9 @@
  */
 
 import {
+  clockTicks,
   commandExists,
   cpuTicks,
-  clockTicks,
   killAll,
   killChildrenOnSignal,
   log,
@@ -32,7 +32,6 @@ import {
   pinning,
   ROOT,
   type ServerProcess,
-  sleep,
   startServer,
 } from "./_proc.ts";
 import {
@@ -348,10 +347,11 @@ async function runScenario(
           );
         } catch (e) {
           row.failed = (e as Error).message +
-            (p.stderrTail() ? ` (server stderr: ${p.stderrTail().slice(-300)})` : "");
+            (p.stderrTail()
+              ? ` (server stderr: ${p.stderrTail().slice(-300)})`
+              : "");
           log(`[${sc.name}] ${row.name} failed: ${row.failed}`);
         }
-        await sleep(100);
       }
     }
     for (const row of live) {
@@ -410,7 +410,9 @@ function scenarioTable(sc: Scenario, rows: Row[], opts: Options): string {
   const lines = [
     `### ${sc.name}: ${sc.title}`,
     "",
-    `${describeLoad(sc.tool)}; ${opts.rounds} interleaved rounds × ${opts.duration} s after ${opts.warmup} s warm-up.`,
+    `${
+      describeLoad(sc.tool)
+    }; ${opts.rounds} interleaved rounds × ${opts.duration} s after ${opts.warmup} s warm-up.`,
     "",
     "| server | req/s median (min–max) | ×raw | p99 ms | ×raw | CPU µs/req | ×raw | peak RSS MiB | ×raw | non-2xx | errors |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -428,13 +430,15 @@ function scenarioTable(sc: Scenario, rows: Row[], opts: Options): string {
     }
     const s = summarize(row);
     lines.push(
-      `| ${s.name}${row.failed ? " (failed part-way)" : ""} | ${fmt(s.rps, 0)} (${
-        fmt(s.rpsMin, 0)
-      }–${fmt(s.rpsMax, 0)}) | ${fmtRatio(s.rps, b?.rps ?? NaN)} | ${
-        fmt(s.p99, 2)
-      } | ${fmtRatio(s.p99, b?.p99 ?? NaN)} | ${fmt(s.cpu, 1)} | ${
-        fmtRatio(s.cpu, b?.cpu ?? NaN)
-      } | ${fmt(s.rssMiB, 1)} | ${fmtRatio(s.rssMiB, b?.rssMiB ?? NaN)} | ${s.non2xx} | ${s.errors} |`,
+      `| ${s.name}${row.failed ? " (failed part-way)" : ""} | ${
+        fmt(s.rps, 0)
+      } (${fmt(s.rpsMin, 0)}–${fmt(s.rpsMax, 0)}) | ${
+        fmtRatio(s.rps, b?.rps ?? NaN)
+      } | ${fmt(s.p99, 2)} | ${fmtRatio(s.p99, b?.p99 ?? NaN)} | ${
+        fmt(s.cpu, 1)
+      } | ${fmtRatio(s.cpu, b?.cpu ?? NaN)} | ${fmt(s.rssMiB, 1)} | ${
+        fmtRatio(s.rssMiB, b?.rssMiB ?? NaN)
+      } | ${s.non2xx} | ${s.errors} |`,
     );
   }
   for (const note of sc.notes ?? []) lines.push("", `Note: ${note}.`);
@@ -442,7 +446,9 @@ function scenarioTable(sc: Scenario, rows: Row[], opts: Options): string {
 }
 
 function summaryMatrix(results: [Scenario, Row[]][]): string {
-  const names = [...new Set(results.flatMap(([, rows]) => rows.map((r) => r.name)))]
+  const names = [
+    ...new Set(results.flatMap(([, rows]) => rows.map((r) => r.name))),
+  ]
     .filter((n) => n !== "raw");
   const head = `| server | ${results.map(([s]) => s.name).join(" | ")} |`;
   const sep = `| --- | ${results.map(() => "---").join(" | ")} |`;
@@ -491,7 +497,7 @@ async function main(): Promise<void> {
   const pin = await pinning();
   const hz = await clockTicks();
   const machine = await machineInfo();
-  const perServer = opts.warmup + opts.rounds * (opts.duration + 0.15);
+  const perServer = opts.warmup + opts.rounds * (opts.duration + 0.1);
   const estimate = scenarios.reduce(
     (t, s) => t + 2 + s.servers.length * perServer,
     0,

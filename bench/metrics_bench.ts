@@ -44,9 +44,13 @@ Deno.bench({
 
 const full = new Metrics();
 for (const r of ROUTES) {
-  for (const status of [200, 404, 500]) full.record(r.method, r.path, status, 0.01);
+  for (const status of [200, 404, 500]) {
+    full.record(r.method, r.path, status, 0.01);
+  }
 }
-for (const reason of ["body_too_large", "url_too_long"] as const) full.reject(reason);
+for (const reason of ["body_too_large", "url_too_long"] as const) {
+  full.reject(reason);
+}
 
 Deno.bench({
   name: "Metrics.text, 100 routes × 3 statuses",

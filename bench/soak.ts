@@ -36,7 +36,8 @@ const H2_SHARE = 0.1;
 /**
  * A wrk script cycling through the HTTP/1.1 mix (per 50 requests: 20 hello,
  * 15 param, 10 json, 4 with `Connection: close`, 1 stream of 1 MiB) that
- * stops after the number of responses given as its first argument.
+ * prints `SOAK_DONE` after the number of responses given as its first
+ * argument (wrk then needs a SIGINT to print its summary and exit).
  */
 function mixLua(): string {
   return `
@@ -67,9 +68,57 @@ function request()
 end
 function response(status, headers, body)
   seen = seen + 1
-  if seen >= limit then wrk.thread:stop() end
+  if seen == limit then
+    -- wrk only ends early on SIGINT: tell the harness to send it.
+    io.write("SOAK_DONE\\n")
+    io.flush()
+    wrk.thread:stop()
+  end
 end
 `;
+}
+
+/**
+ * Runs wrk with the mix script and interrupts it (SIGINT, which makes wrk
+ * print its summary) once the script reports `SOAK_DONE`.
+ */
+async function runWrkUntilDone(
+  boundSeconds: number,
+  cmd: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let stdout = "";
+  let interrupted = false;
+  const safety = setTimeout(
+    () => child.kill("SIGKILL"),
+    (boundSeconds + 30) * 1000,
+  );
+  try {
+    for await (
+      const text of child.stdout.pipeThrough(new TextDecoderStream())
+    ) {
+      stdout += text;
+      if (!interrupted && stdout.includes("SOAK_DONE")) {
+        interrupted = true;
+        child.kill("SIGINT");
+      }
+    }
+    const status = await child.status;
+    if (!interrupted) {
+      throw new Error(
+        `wrk ended before the mix completed: ${(await stderr).slice(0, 300)}`,
+      );
+    }
+    return { code: status.code, stdout, stderr: await stderr };
+  } finally {
+    clearTimeout(safety);
+  }
 }
 
 interface Phase {
@@ -89,12 +138,14 @@ async function sendMix(
   const h2n = h2 ? Math.round(n * H2_SHARE) : 0;
   const h1n = n - h2n;
   const out: Phase = { requests: 0, non2xx: 0, errors: 0 };
-  const wrk = await runTool([
+  // Bound: the mix runs at thousands of req/s; 200/s means something broke.
+  const bound = Math.ceil(60 + h1n / 200);
+  const wrk = await runWrkUntilDone(bound, [
     ...prefix,
     "wrk",
     "-t1",
     "-c50",
-    "-d3600s",
+    `-d${bound}s`,
     "--timeout",
     "10s",
     "-s",
@@ -102,7 +153,7 @@ async function sendMix(
     `http://${HOST}:${port}/`,
     "--",
     String(h1n),
-  ], 3_600_000);
+  ]);
   const count = wrk.stdout.match(/(\d+) requests in/);
   if (wrk.code !== 0 || !count) {
     throw new Error(`wrk failed: ${(wrk.stderr || wrk.stdout).slice(0, 300)}`);
@@ -124,7 +175,7 @@ async function sendMix(
       "-m10",
       `-n${h2n}`,
       `http://${HOST}:${port}/users/777`,
-    ], 3_600_000);
+    ], (60 + h2n / 200) * 1000);
     const reqs = h.stdout.match(
       /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/,
     );
@@ -179,18 +230,28 @@ async function soak(
   const h2 = spec.h2 && h2load;
   try {
     // Warm-up: a small slice of the mix so JIT and pools settle first.
-    await sendMix(server.port, Math.min(20_000, total / 10), h2, luaFile, pin.load);
+    await sendMix(
+      server.port,
+      Math.min(20_000, total / 10),
+      h2,
+      luaFile,
+      pin.load,
+    );
     row.startKiB = (await memory(server.pid)).rssKiB;
     const t0 = performance.now();
     const half = Math.floor(total / 2);
-    for (const [n, key] of [[half, "midKiB"], [total - half, "endKiB"]] as const) {
+    for (
+      const [n, key] of [[half, "midKiB"], [total - half, "endKiB"]] as const
+    ) {
       const p = await sendMix(server.port, n, h2, luaFile, pin.load);
       row.requests += p.requests;
       row.non2xx += p.non2xx;
       row.errors += p.errors;
       row[key] = (await memory(server.pid)).rssKiB;
       log(
-        `${name}: ${row.requests} requests, RSS ${(row[key] / 1024).toFixed(1)} MiB`,
+        `${name}: ${row.requests} requests, RSS ${
+          (row[key] / 1024).toFixed(1)
+        } MiB`,
       );
     }
     row.seconds = (performance.now() - t0) / 1000;
@@ -219,7 +280,9 @@ async function main(): Promise<void> {
   }
   const h2load = await commandExists("h2load");
   if (!h2load) {
-    log("h2load is missing (sudo apt-get install nghttp2-client): no HTTP/2 share");
+    log(
+      "h2load is missing (sudo apt-get install nghttp2-client): no HTTP/2 share",
+    );
   }
   killChildrenOnSignal();
   const pin = await pinning();
@@ -239,15 +302,19 @@ async function main(): Promise<void> {
     for (const name of names) {
       const r = await soak(name, total, luaFile, pin, h2load);
       if (r.skipped) {
-        lines.push(`| ${name} | skipped: ${r.skipped.replace(/\|/g, "/")} |||||||||`);
+        lines.push(
+          `| ${name} | skipped: ${r.skipped.replace(/\|/g, "/")} |||||||||`,
+        );
         continue;
       }
       const perHundredK = (r.endKiB - r.midKiB) / (r.requests / 2) * 100_000;
       const mib = (k: number) => (k / 1024).toFixed(1);
       lines.push(
-        `| ${name} | ${mib(r.startKiB)} | ${mib(r.midKiB)} | ${mib(r.endKiB)} | ${
-          perHundredK.toFixed(0)
-        } | ${mib(r.peakKiB)} | ${r.requests} | ${r.non2xx} | ${r.errors} | ${
+        `| ${name} | ${mib(r.startKiB)} | ${mib(r.midKiB)} | ${
+          mib(r.endKiB)
+        } | ${perHundredK.toFixed(0)} | ${
+          mib(r.peakKiB)
+        } | ${r.requests} | ${r.non2xx} | ${r.errors} | ${
           r.seconds.toFixed(0)
         } |`,
       );

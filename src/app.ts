@@ -212,6 +212,14 @@ export class App implements Servable {
     this.handle = this.handle.bind(this);
   }
 
+  /**
+   * The App-wide limits in force (defaults merged with the `limits` option).
+   * Transports read the URL and header limits from here.
+   */
+  get limits(): Readonly<Limits> {
+    return this.#limits;
+  }
+
   /** Requests whose response has not completed, open streams included. */
   get inflight(): number {
     return this.#registry.size;

@@ -138,9 +138,7 @@ export class Context implements Inflight {
   #state: Record<string, unknown> | undefined;
   #remote: RemoteAddr | undefined;
   #client: AbortSignal | undefined;
-  #onClientAbort = (): void => {
-    if (this._phase !== 2) this._abort(clientGone());
-  };
+  #onClientAbort: (() => void) | undefined;
 
   /** @internal Created by the App only. */
   constructor(
@@ -256,6 +254,9 @@ export class Context implements Inflight {
       if (client.aborted) this._abort(clientGone());
       else if (this._phase !== 2) {
         this.#client = client;
+        this.#onClientAbort = () => {
+          if (this._phase !== 2) this._abort(clientGone());
+        };
         client.addEventListener("abort", this.#onClientAbort);
       }
     }
@@ -267,7 +268,9 @@ export class Context implements Inflight {
    * complete (Deno.serve aborts `request.signal` after normal responses too).
    */
   _detach(): void {
-    this.#client?.removeEventListener("abort", this.#onClientAbort);
+    if (this.#onClientAbort !== undefined) {
+      this.#client!.removeEventListener("abort", this.#onClientAbort);
+    }
   }
 
   /** @internal Aborts the signal (if anyone holds it) with `reason`. */

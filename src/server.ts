@@ -93,7 +93,8 @@ export interface ServeOptions {
   /**
    * h1 only: longest wait for the next bytes of a request body the App is
    * reading, in ms. Default 30 000; then the read fails with 408 and the
-   * connection closes. 0 disables it.
+   * connection closes. Also the longest a response write may wait for a
+   * client that stopped reading (then it is disconnected). 0 disables it.
    */
   bodyTimeoutMs?: number;
   /**

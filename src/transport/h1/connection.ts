@@ -25,8 +25,10 @@ import {
 import { parseProxyHeader, PROXY_V2_MAX_PAYLOAD } from "./proxy_protocol.ts";
 import {
   problemBytes,
+  releaseBuffer,
   serializeFixed,
   type Sink,
+  takeBuffer,
   type WriteInfo,
   writeStreamed,
 } from "./response_writer.ts";
@@ -74,11 +76,12 @@ export const DISCARD_LIMIT = 64 * 1024;
 /** How long a closing connection keeps reading (and dropping) before it closes, in ms. */
 export const LINGER_MS = 1000;
 
-const READ_SIZE = 8 * 1024;
+const READ_SIZE = 4 * 1024;
 const BODY_READ_SIZE = 64 * 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const EMPTY: Uint8Array = new Uint8Array(0);
 const FALSE = Promise.resolve(false);
+const noop = (): void => {};
 
 // What the deadline is for.
 const T_NONE = 0;
@@ -87,6 +90,7 @@ const T_HEADER = 2;
 const T_IDLE = 3;
 const T_BODY = 4;
 const T_LINGER = 5;
+const T_WRITE = 6;
 
 // State of the current request's body.
 const B_DONE = 0;
@@ -120,6 +124,9 @@ export class H1Connection implements Timed, BodyPump, Sink {
   #chunk: Uint8Array = EMPTY;
   #pos = 0;
   #lent = true;
+  /** A started read whose result nobody has taken yet. */
+  #raw: Promise<number | null> | null = null;
+  /** The started read, mapped by `#onRead` (for everyone but the hot path). */
   #reading: Promise<boolean> | null = null;
   #eof = false;
   #closed = false;
@@ -130,7 +137,13 @@ export class H1Connection implements Timed, BodyPump, Sink {
   #bodyCancelled = false;
   #sentContinue = false;
   #count = 0;
-  #writeInfo: WriteInfo = { head: false, version: 1, keepAlive: true };
+  #writeInfo: WriteInfo = {
+    head: false,
+    version: 1,
+    keepAlive: true,
+    now: 0,
+    buffer: null,
+  };
 
   /** Wraps an accepted connection; `onClose` runs once when it closes. */
   constructor(
@@ -152,14 +165,125 @@ export class H1Connection implements Timed, BodyPump, Sink {
       this.#parser.idle;
   }
 
-  /** Serves requests until the connection closes; never rejects. */
+  /**
+   * Serves requests until the connection closes; never rejects. The common
+   * path (a complete head in one read, a response with a known body) runs
+   * in this one async function, with parsing and serialising done
+   * synchronously, to keep promise hops per request to the two I/O ops.
+   */
   async run(): Promise<void> {
+    const s = this.#shared;
+    const parser = this.#parser;
+    const info = this.#writeInfo;
     try {
       if (!(await this.#start())) return;
       for (;;) {
-        const head = await this.#nextHead();
-        if (head === null) return;
-        if (!(await this.#exchange(head))) return;
+        // Read until a request head is complete.
+        let head: RequestHead;
+        for (;;) {
+          if (this.#pos < this.#chunk.length) {
+            let ev;
+            try {
+              ev = parser.next(this.#chunk, this.#pos);
+            } catch (e) {
+              await this.#refuse(e);
+              return;
+            }
+            this.#pos = parser.offset;
+            if (ev === "head") {
+              head = parser.head!;
+              break;
+            }
+            // "more": a head has started but is not complete.
+            if (this.#timeout !== T_HEADER && !parser.idle) {
+              this.#timeout = T_HEADER;
+              this.deadline = s.sweeper.after(s.headerTimeoutMs);
+            }
+          }
+          if (s.draining && parser.idle) return;
+          const raw = this.#reading === null ? this.#startRead() : null;
+          if (raw !== null) {
+            // Hot path: await the read op itself, no mapped promise.
+            let n: number | null;
+            try {
+              n = await raw;
+            } catch {
+              n = null;
+            }
+            if (this.#raw === raw) {
+              this.#raw = null;
+              if (!this.#onRead(n)) return;
+              continue;
+            }
+          }
+          if (!(await this.#read())) return;
+        }
+        this.deadline = 0;
+        this.#timeout = T_NONE;
+
+        // Hand it to the App.
+        const src = this.#begin(head);
+        let res: Response;
+        try {
+          const r = s.app.handle(src, this.#info);
+          if (r instanceof Promise) {
+            // Watch for a disconnect while the App works (see #onEof).
+            if (this.#raw !== null) this.#read();
+            res = await r;
+          } else res = r;
+        } catch {
+          res = problem(500);
+        }
+        if (this.#closed) {
+          res.body?.cancel().catch(() => {});
+          return;
+        }
+
+        // Write the response.
+        info.head = head.method === "HEAD";
+        info.version = head.version;
+        info.keepAlive = head.keepAlive && !s.draining && !this.#eof &&
+          (s.maxRequests === 0 || this.#count < s.maxRequests) &&
+          (this.#body === B_DONE || this.#mayDiscard(head));
+        info.now = s.sweeper.now;
+        let keep: boolean;
+        const buffer = info.buffer = takeBuffer();
+        try {
+          const bytes = serializeFixed(res, info);
+          if (bytes !== undefined) {
+            keep = info.keepAlive;
+            this.#timeout = T_WRITE;
+            this.deadline = s.sweeper.after(s.bodyTimeoutMs);
+            const n = await this.#conn.write(bytes);
+            if (n < bytes.length) await this.#writeFrom(bytes, n);
+            if (this.#timeout === T_WRITE) {
+              this.#timeout = T_NONE;
+              this.deadline = 0;
+            }
+            releaseBuffer(buffer);
+          } else {
+            releaseBuffer(buffer);
+            keep = await writeStreamed(this, res, info);
+          }
+        } catch {
+          src.abort(clientGone());
+          return;
+        }
+
+        // Settle the request body, then wait for the next request.
+        this.#src = null;
+        this.#bodyCtl = null;
+        if (this.#body !== B_DONE) {
+          if (this.#body === B_FAILED) return;
+          // Answered before the body was read: discard a little, else close.
+          if (!keep || !(await this.#discard(head))) {
+            await this.#linger();
+            return;
+          }
+        }
+        if (!keep || s.draining || this.#closed) return;
+        this.#timeout = T_IDLE;
+        this.deadline = s.sweeper.after(s.idleTimeoutMs);
       }
     } catch {
       // Unexpected failure of this connection: close it, keep the server.
@@ -220,10 +344,26 @@ export class H1Connection implements Timed, BodyPump, Sink {
     }
   }
 
-  /** Writes all of `bytes` (the response writer's sink). */
+  /**
+   * Writes all of `bytes` (the response writer's sink). A client that takes
+   * longer than `bodyTimeoutMs` to accept them is disconnected (slow read).
+   */
   async write(bytes: Uint8Array): Promise<void> {
+    const timed = this.#timeout === T_NONE;
+    if (timed) {
+      this.#timeout = T_WRITE;
+      this.deadline = this.#shared.sweeper.after(this.#shared.bodyTimeoutMs);
+    }
+    const n = await this.#conn.write(bytes);
+    if (n < bytes.length) await this.#writeFrom(bytes, n);
+    if (timed && this.#timeout === T_WRITE) {
+      this.#timeout = T_NONE;
+      this.deadline = 0;
+    }
+  }
+
+  async #writeFrom(bytes: Uint8Array, off: number): Promise<void> {
     const conn = this.#conn;
-    let off = await conn.write(bytes);
     while (off < bytes.length) off += await conn.write(bytes.subarray(off));
   }
 
@@ -236,7 +376,10 @@ export class H1Connection implements Timed, BodyPump, Sink {
   ): Promise<void> {
     if (src !== this.#src || this.#body !== B_PENDING || this.#bodyCancelled) {
       ctl.error(
-        new HttpError(400, "Request body is no longer readable: the response was sent"),
+        new HttpError(
+          400,
+          "Request body is no longer readable: the response was sent",
+        ),
       );
       return;
     }
@@ -282,7 +425,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
       }
       this.#bodyCtl = ctl;
       this.#timeout = T_BODY;
-      this.deadline = s.bodyTimeoutMs > 0 ? Date.now() + s.bodyTimeoutMs : 0;
+      this.deadline = s.sweeper.after(s.bodyTimeoutMs);
       const ok = await this.#read();
       if (!this.#pulling(src)) return;
       this.deadline = 0;
@@ -324,9 +467,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
     const s = this.#shared;
     if (s.tls) {
       this.#timeout = T_HANDSHAKE;
-      this.deadline = s.tlsHandshakeTimeoutMs > 0
-        ? Date.now() + s.tlsHandshakeTimeoutMs
-        : 0;
+      this.deadline = s.sweeper.after(s.tlsHandshakeTimeoutMs);
       try {
         await (this.#conn as Deno.TlsConn).handshake();
       } catch {
@@ -338,7 +479,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
       if (this.#closed) return false;
     }
     this.#timeout = T_HEADER;
-    this.deadline = s.headerTimeoutMs > 0 ? Date.now() + s.headerTimeoutMs : 0;
+    this.deadline = s.sweeper.after(s.headerTimeoutMs);
     if (s.proxyProtocol) return await this.#readProxyHeader();
     return true;
   }
@@ -378,49 +519,11 @@ export class H1Connection implements Timed, BodyPump, Sink {
     }
   }
 
-  /** Reads until a request head is complete; null when the connection should close. */
-  async #nextHead(): Promise<RequestHead | null> {
-    const parser = this.#parser;
+  /** Starts serving `head`: the source, the body state, the disconnect watch. */
+  #begin(head: RequestHead): H1Source {
     const s = this.#shared;
-    for (;;) {
-      if (this.#pos < this.#chunk.length) {
-        let ev;
-        try {
-          ev = parser.next(this.#chunk, this.#pos);
-        } catch (e) {
-          await this.#refuse(e);
-          return null;
-        }
-        this.#pos = parser.offset;
-        if (ev === "head") {
-          this.deadline = 0;
-          this.#timeout = T_NONE;
-          return parser.head;
-        }
-        // "more": a head has started but is not complete.
-        if (this.#timeout !== T_HEADER && !parser.idle) {
-          this.#timeout = T_HEADER;
-          this.deadline = s.headerTimeoutMs > 0
-            ? Date.now() + s.headerTimeoutMs
-            : 0;
-        }
-      }
-      if (s.draining && parser.idle) return null;
-      if (!(await this.#read())) return null;
-    }
-  }
-
-  /** Serves one request; resolves with whether to keep the connection. */
-  async #exchange(head: RequestHead): Promise<boolean> {
-    const s = this.#shared;
-    const parser = this.#parser;
     this.#count++;
-    const src = new H1Source(
-      head,
-      this,
-      s.tls ? "https" : "http",
-      s.localHost,
-    );
+    const src = new H1Source(head, this, s.tls ? "https" : "http", s.localHost);
     this.#src = src;
     this.#bodyRead = 0;
     this.#bodyCancelled = false;
@@ -428,54 +531,21 @@ export class H1Connection implements Timed, BodyPump, Sink {
     if (head.chunked || head.contentLength > 0) this.#body = B_PENDING;
     else {
       this.#body = B_DONE;
+      const parser = this.#parser;
       parser.next(this.#chunk, this.#pos); // "end" of a bodyless request
       this.#pos = parser.offset;
-      // Watch for a disconnect while the App works on the request.
-      if (this.#pos >= this.#chunk.length) this.#read();
+      // Read ahead: the next request, or the EOF of a client that left.
+      if (this.#pos >= this.#chunk.length) this.#startRead();
     }
+    return src;
+  }
 
-    let res: Response;
-    try {
-      const r = s.app.handle(src, this.#info);
-      res = r instanceof Promise ? await r : r;
-    } catch {
-      res = problem(500);
-    }
-    if (this.#closed) {
-      res.body?.cancel().catch(() => {});
-      return false;
-    }
-
-    const info = this.#writeInfo;
-    info.head = head.method === "HEAD";
-    info.version = head.version;
-    info.keepAlive = head.keepAlive && !s.draining && !this.#eof &&
-      (s.maxRequests === 0 || this.#count < s.maxRequests);
-    let keep: boolean;
-    try {
-      const bytes = serializeFixed(res, info);
-      if (bytes !== undefined) {
-        keep = info.keepAlive;
-        await this.write(bytes);
-      } else keep = await writeStreamed(this, res, info);
-    } catch {
-      src.abort(clientGone());
-      return false;
-    }
-    this.#src = null;
-    this.#bodyCtl = null;
-    if (this.#body !== B_DONE) {
-      if (this.#body === B_FAILED) return false;
-      // Answered before the body was read: discard a little, else close.
-      if (!keep || !(await this.#discard(head))) {
-        await this.#linger();
-        return false;
-      }
-    }
-    if (!keep || s.draining || this.#closed) return false;
-    this.#timeout = T_IDLE;
-    this.deadline = s.idleTimeoutMs > 0 ? Date.now() + s.idleTimeoutMs : 0;
-    return true;
+  /** Whether the unread rest of the body could be discarded to keep the connection. */
+  #mayDiscard(head: RequestHead): boolean {
+    if (this.#body === B_FAILED) return false;
+    if (head.expectContinue && !this.#sentContinue) return false;
+    return head.chunked ||
+      head.contentLength - this.#bodyRead <= DISCARD_LIMIT;
   }
 
   /**
@@ -484,10 +554,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
    * close instead.
    */
   async #discard(head: RequestHead): Promise<boolean> {
-    if (head.expectContinue && !this.#sentContinue) return false;
-    if (!head.chunked && head.contentLength - this.#bodyRead > DISCARD_LIMIT) {
-      return false;
-    }
+    if (!this.#mayDiscard(head)) return false;
     const parser = this.#parser;
     const s = this.#shared;
     let budget = DISCARD_LIMIT;
@@ -511,7 +578,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
         }
       }
       this.#timeout = T_BODY;
-      this.deadline = s.bodyTimeoutMs > 0 ? Date.now() + s.bodyTimeoutMs : 0;
+      this.deadline = s.sweeper.after(s.bodyTimeoutMs);
       const ok = await this.#read();
       this.deadline = 0;
       this.#timeout = T_NONE;
@@ -533,7 +600,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
       return;
     }
     this.#timeout = T_LINGER;
-    this.deadline = Date.now() + LINGER_MS;
+    this.deadline = this.#shared.sweeper.after(LINGER_MS);
     let budget = DISCARD_LIMIT;
     this.#pos = this.#chunk.length;
     while (budget > 0 && !this.#closed) {
@@ -565,38 +632,51 @@ export class H1Connection implements Timed, BodyPump, Sink {
 
   // ---- helpers ----
 
-  /** Starts (or joins) the one pending read; resolves false at EOF or error. */
-  #read(): Promise<boolean> {
-    if (this.#reading !== null) return this.#reading;
-    if (this.#eof || this.#closed) return FALSE;
-    return this.#reading = this.#doRead();
-  }
-
-  async #doRead(): Promise<boolean> {
+  /**
+   * Starts a read unless one is running, at EOF or closed; returns the op's
+   * promise when it is not taken yet (by {@linkcode #read}), else null.
+   */
+  #startRead(): Promise<number | null> | null {
+    if (this.#raw !== null) return this.#raw;
+    if (this.#reading !== null || this.#eof || this.#closed) return null;
     if (this.#lent) {
       this.#buf = new Uint8Array(
         this.#body === B_PENDING ? BODY_READ_SIZE : READ_SIZE,
       );
       this.#lent = false;
     }
-    let n: number | null;
-    try {
-      n = await this.#conn.read(this.#buf);
-    } catch {
-      n = null;
-    }
+    return this.#raw = this.#conn.read(this.#buf);
+  }
+
+  /** Starts (or joins) the one pending read; resolves false at EOF or error. */
+  #read(): Promise<boolean> {
+    if (this.#reading !== null) return this.#reading;
+    const raw = this.#startRead();
+    if (raw === null) return FALSE;
+    this.#raw = null;
+    return this.#reading = raw.then(this.#onRead, this.#onReadError);
+  }
+
+  #onRead = (n: number | null): boolean => {
     this.#reading = null;
-    if (n === null) {
-      this.#eof = true;
-      // A request being handled with its body read: the client is gone.
-      if (this.#src !== null && this.#body === B_DONE) {
-        this.#src.abort(clientGone());
-      }
-      return false;
-    }
+    if (n === null) return this.#onEof();
     this.#chunk = this.#buf.subarray(0, n);
     this.#pos = 0;
     return true;
+  };
+
+  #onReadError = (): boolean => {
+    this.#reading = null;
+    return this.#onEof();
+  };
+
+  #onEof(): false {
+    this.#eof = true;
+    // A request being handled with its body read: the client is gone.
+    if (this.#src !== null && this.#body === B_DONE) {
+      this.#src.abort(clientGone());
+    }
+    return false;
   }
 
   /** Maps a body parse failure to the error the App sees, and reports it. */
@@ -634,6 +714,10 @@ export class H1Connection implements Timed, BodyPump, Sink {
     this.#closed = true;
     this.deadline = 0;
     this.#shared.sweeper.delete(this);
+    if (this.#raw !== null) {
+      this.#raw.catch(noop); // closing makes the pending read reject
+      this.#raw = null;
+    }
     try {
       this.#conn.close();
     } catch { /* already closed */ }

@@ -7,7 +7,11 @@
 
 import type { RejectReason } from "../../limits.ts";
 import type { Transport } from "../types.ts";
-import { type ConnectionShared, type H1App, H1Connection } from "./connection.ts";
+import {
+  type ConnectionShared,
+  type H1App,
+  H1Connection,
+} from "./connection.ts";
 import type { ParserLimits } from "./parser.ts";
 import { Sweeper, tickFor } from "./sweeper.ts";
 
@@ -189,6 +193,14 @@ export class H1Listener implements Transport {
           `Connection refused: the maxConnections limit of ${this.#max} is reached`,
         );
         continue;
+      }
+      // Responses are written as whole heads and chunks already: Nagle's
+      // algorithm would only delay the small writes of streamed bodies.
+      const tcp = conn as Partial<Deno.TcpConn>;
+      if (typeof tcp.setNoDelay === "function") {
+        try {
+          tcp.setNoDelay(true);
+        } catch { /* the socket is gone already */ }
       }
       const c = new H1Connection(conn, this.#shared, this.#onClose);
       this.#conns.add(c);

@@ -10,7 +10,11 @@
 
 import { DEFAULT_LIMITS, type Limits } from "../../limits.ts";
 import type { Servable } from "../../types.ts";
-import type { Transport, TransportFactory, TransportOptions } from "../types.ts";
+import type {
+  Transport,
+  TransportFactory,
+  TransportOptions,
+} from "../types.ts";
 import type { H1App } from "./connection.ts";
 import { type ConnectionMetrics, H1Listener } from "./listener.ts";
 import { H1_DEFAULTS } from "./options.ts";

@@ -21,7 +21,10 @@ export interface H1Options {
    * Longest wait for the next bytes of a request body the App is reading,
    * in ms. Default 30 000. When it passes, the body read fails with 408
    * (reason `body_timeout`), the App's answer is sent, and the connection
-   * closes. Time the App spends not reading does not count. 0 disables it.
+   * closes. Time the App spends not reading does not count. The same bound
+   * applies to each write of a response: a client that stops reading
+   * (slow read) is disconnected once a write has waited this long, and the
+   * request's `ctx.signal` aborts. 0 disables it.
    */
   bodyTimeoutMs?: number;
   /**
@@ -78,4 +81,3 @@ export const H1_DEFAULTS: Readonly<
   maxConnections: 10_000,
   maxRequestsPerConnection: 1000,
 });
-

@@ -18,7 +18,20 @@ export const PROXY_V1_MAX_BYTES = 107;
  */
 export const PROXY_V2_MAX_PAYLOAD = 2048;
 
-const V2_SIG = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
+const V2_SIG = [
+  0x0d,
+  0x0a,
+  0x0d,
+  0x0a,
+  0x00,
+  0x0d,
+  0x0a,
+  0x51,
+  0x55,
+  0x49,
+  0x54,
+  0x0a,
+];
 const V1_SIG = [0x50, 0x52, 0x4f, 0x58, 0x59, 0x20]; // "PROXY "
 
 /** What {@linkcode parseProxyHeader} found in a complete header. */
@@ -84,14 +97,18 @@ export function parseProxyHeader(buf: Uint8Array): ProxyHeader | null {
   if (n === 0) return null;
   if (buf[0] === 0x0d) return parseV2(buf);
   if (buf[0] === 0x50) return parseV1(buf);
-  throw new ProxyProtocolError("Connection does not start with a PROXY protocol header");
+  throw new ProxyProtocolError(
+    "Connection does not start with a PROXY protocol header",
+  );
 }
 
 function parseV1(buf: Uint8Array): ProxyHeader | null {
   const n = buf.length;
   for (let i = 0; i < V1_SIG.length && i < n; i++) {
     if (buf[i] !== V1_SIG[i]) {
-      throw new ProxyProtocolError("Connection does not start with a PROXY protocol header");
+      throw new ProxyProtocolError(
+        "Connection does not start with a PROXY protocol header",
+      );
     }
   }
   let end = -1;
@@ -118,7 +135,9 @@ function parseV1(buf: Uint8Array): ProxyHeader | null {
     throw new ProxyProtocolError("PROXY v1 header does not end with CRLF");
   }
   let line = "";
-  for (let i = V1_SIG.length; i < end - 1; i++) line += String.fromCharCode(buf[i]);
+  for (let i = V1_SIG.length; i < end - 1; i++) {
+    line += String.fromCharCode(buf[i]);
+  }
   const length = end + 1;
   if (line.startsWith("UNKNOWN")) return { length, client: null };
   const parts = line.split(" ");
@@ -132,7 +151,9 @@ function parseV1(buf: Uint8Array): ProxyHeader | null {
     ? isIpv6(src) && isIpv6(parts[2])
     : false;
   if (!valid) {
-    throw new ProxyProtocolError("PROXY v1 header has an invalid protocol or address");
+    throw new ProxyProtocolError(
+      "PROXY v1 header has an invalid protocol or address",
+    );
   }
   const port = parsePort(sport);
   if (port < 0 || parsePort(dport) < 0) {
@@ -145,7 +166,9 @@ function parseV2(buf: Uint8Array): ProxyHeader | null {
   const n = buf.length;
   for (let i = 0; i < V2_SIG.length && i < n; i++) {
     if (buf[i] !== V2_SIG[i]) {
-      throw new ProxyProtocolError("Connection does not start with a PROXY protocol header");
+      throw new ProxyProtocolError(
+        "Connection does not start with a PROXY protocol header",
+      );
     }
   }
   if (n < 16) return null;
@@ -154,7 +177,9 @@ function parseV2(buf: Uint8Array): ProxyHeader | null {
     throw new ProxyProtocolError("PROXY v2 header has an unsupported version");
   }
   const cmd = verCmd & 0x0f;
-  if (cmd > 1) throw new ProxyProtocolError("PROXY v2 header has an unknown command");
+  if (cmd > 1) {
+    throw new ProxyProtocolError("PROXY v2 header has an unknown command");
+  }
   const fam = buf[13];
   const len = (buf[14] << 8) | buf[15];
   if (len > PROXY_V2_MAX_PAYLOAD) {
@@ -169,12 +194,16 @@ function parseV2(buf: Uint8Array): ProxyHeader | null {
   const transport = fam & 0x0f;
   if (transport !== 1 && transport !== 2) return { length, client: null };
   if (family === 1) {
-    if (len < 12) throw new ProxyProtocolError("PROXY v2 IPv4 address block is too short");
+    if (len < 12) {
+      throw new ProxyProtocolError("PROXY v2 IPv4 address block is too short");
+    }
     const hostname = `${buf[16]}.${buf[17]}.${buf[18]}.${buf[19]}`;
     return { length, client: { hostname, port: (buf[24] << 8) | buf[25] } };
   }
   if (family === 2) {
-    if (len < 36) throw new ProxyProtocolError("PROXY v2 IPv6 address block is too short");
+    if (len < 36) {
+      throw new ProxyProtocolError("PROXY v2 IPv6 address block is too short");
+    }
     return {
       length,
       client: { hostname: ipv6(buf, 16), port: (buf[48] << 8) | buf[49] },
@@ -184,7 +213,9 @@ function parseV2(buf: Uint8Array): ProxyHeader | null {
 }
 
 function parsePort(s: string): number {
-  if (s.length === 0 || s.length > 5 || (s.length > 1 && s[0] === "0")) return -1;
+  if (s.length === 0 || s.length > 5 || (s.length > 1 && s[0] === "0")) {
+    return -1;
+  }
   let v = 0;
   for (let i = 0; i < s.length; i++) {
     const d = s.charCodeAt(i) - 0x30;
@@ -198,7 +229,9 @@ function isIpv4(s: string): boolean {
   const parts = s.split(".");
   if (parts.length !== 4) return false;
   for (const p of parts) {
-    if (p.length === 0 || p.length > 3 || (p.length > 1 && p[0] === "0")) return false;
+    if (p.length === 0 || p.length > 3 || (p.length > 1 && p[0] === "0")) {
+      return false;
+    }
     let v = 0;
     for (let i = 0; i < p.length; i++) {
       const d = p.charCodeAt(i) - 0x30;

@@ -21,8 +21,15 @@ export interface WriteInfo {
   head: boolean;
   /** Minor version of the request: 0 for HTTP/1.0. */
   version: 0 | 1;
-  /** The connection may stay open after this response. */
+  /** The connection may stay open after this response; updated by the writer. */
   keepAlive: boolean;
+  /** Current epoch ms (a coarse clock is fine), for the `date` header. */
+  now: number;
+  /**
+   * A buffer {@linkcode serializeFixed} may encode into (from
+   * {@linkcode takeBuffer}), or null to allocate.
+   */
+  buffer: Uint8Array | null;
 }
 
 const encoder = new TextEncoder();
@@ -73,58 +80,89 @@ let dateSecond = -1;
 let dateLine = "";
 
 /**
- * Returns the `date` header line (with CRLF) for now, recomputed at most
- * once a second.
+ * Returns the `date` header line (with CRLF) for the epoch ms `now`,
+ * formatted at most once a second.
  *
  * @example Usage
  * ```ts
  * import { dateHeader } from "./response_writer.ts";
- * dateHeader(); // "date: Tue, 01 Jul 2025 12:00:00 GMT\r\n"
+ * dateHeader(Date.now()); // "date: Tue, 01 Jul 2025 12:00:00 GMT\r\n"
  * ```
  */
-export function dateHeader(): string {
-  const now = Date.now();
+export function dateHeader(now: number): string {
   const second = Math.floor(now / 1000);
   if (second !== dateSecond) {
     dateSecond = second;
-    dateLine = "date: " + new Date(now).toUTCString() + "\r\n";
+    dateLine = "date: " + new Date(second * 1000).toUTCString() + "\r\n";
   }
   return dateLine;
 }
 
+/** Size of the pooled buffers responses are encoded into. */
+export const WRITE_BUFFER_BYTES = 4096;
+const pool: Uint8Array[] = [];
+const POOL_MAX = 256;
+
 /**
- * Encodes a head (ISO-8859-1: header values are byte strings) followed by
- * `body` into one buffer.
+ * Takes a {@linkcode WRITE_BUFFER_BYTES} buffer from the shared pool (or a
+ * new one). Give it back with {@linkcode releaseBuffer} once the write that
+ * used it has completed. Allocating a typed array costs more than encoding
+ * a small response into one, so they are reused.
  *
  * @example Usage
  * ```ts
- * import { encodeHead } from "./response_writer.ts";
- * encodeHead("HTTP/1.1 204 No Content\r\n\r\n", null).length; // 27
+ * import { releaseBuffer, takeBuffer } from "./response_writer.ts";
+ * const buf = takeBuffer();
+ * releaseBuffer(buf);
  * ```
  */
-export function encodeHead(
+export function takeBuffer(): Uint8Array {
+  return pool.pop() ?? new Uint8Array(WRITE_BUFFER_BYTES);
+}
+
+/**
+ * Returns a buffer from {@linkcode takeBuffer} to the pool.
+ *
+ * @example Usage
+ * ```ts
+ * import { releaseBuffer, takeBuffer } from "./response_writer.ts";
+ * releaseBuffer(takeBuffer());
+ * ```
+ */
+export function releaseBuffer(buf: Uint8Array): void {
+  if (pool.length < POOL_MAX) pool.push(buf);
+}
+
+/**
+ * Encodes a head (ISO-8859-1: header values are byte strings) and a body of
+ * `bodyLength` bytes (UTF-8 for a string) into one buffer: `buffer` when it
+ * is large enough, else a new one.
+ */
+function encodeMessage(
   head: string,
   body: string | Uint8Array | null,
+  bodyLength: number,
+  buffer: Uint8Array | null,
 ): Uint8Array {
+  const total = head.length + bodyLength;
+  const out = buffer !== null && buffer.length >= total
+    ? buffer
+    : new Uint8Array(total);
   if (typeof body === "string") {
-    // One encode of head and body together (both ASCII in the common case).
-    const out = encoder.encode(head + body);
-    if (out.length === head.length + body.length) return out;
-    const h = latin1(head);
-    const b = encoder.encode(body);
-    const joined = new Uint8Array(h.length + b.length);
-    joined.set(h);
-    joined.set(b, h.length);
-    return joined;
-  }
-  const bodyLength = body === null ? 0 : body.length;
-  const out = new Uint8Array(head.length + bodyLength);
-  const r = encoder.encodeInto(head, out);
-  if (r.written !== head.length) {
+    // One encode of head and body together; the count shows whether the
+    // head was ASCII (the common case) or needs ISO-8859-1.
+    if (encoder.encodeInto(head + body, out).written === total) {
+      return out.length === total ? out : out.subarray(0, total);
+    }
     out.set(latin1(head));
+    encoder.encodeInto(body, out.subarray(head.length));
+  } else {
+    if (encoder.encodeInto(head, out).written !== head.length) {
+      out.set(latin1(head));
+    }
+    if (body !== null) out.set(body, head.length);
   }
-  if (body !== null) out.set(body, head.length);
-  return out;
+  return out.length === total ? out : out.subarray(0, total);
 }
 
 function latin1(s: string): Uint8Array {
@@ -169,7 +207,8 @@ interface StaticBody {
 /** The static body of `res` (marked consumed), or undefined for a stream. */
 function takeStaticBody(res: Response): string | Uint8Array | undefined {
   if (RESPONSE === undefined) return undefined;
-  const inner = (res as unknown as Record<symbol, { body?: unknown }>)[RESPONSE];
+  const inner =
+    (res as unknown as Record<symbol, { body?: unknown }>)[RESPONSE];
   const body = inner?.body as { streamOrStatic?: unknown } | null | undefined;
   const sos = body?.streamOrStatic as StaticBody | undefined;
   if (
@@ -200,7 +239,7 @@ let closeAsked = false;
  * lines (`content-length`, `transfer-encoding`, `connection`) that the
  * writer adds. Sets `userLength` and `closeAsked`.
  */
-function headLines(res: Response): string {
+function headLines(res: Response, now: number): string {
   userLength = null;
   closeAsked = false;
   let head = statusLine(res.status);
@@ -242,7 +281,7 @@ function headLines(res: Response): string {
     }
     head += name + ": " + value + "\r\n";
   }
-  if (!hasDate) head += dateHeader();
+  if (!hasDate) head += dateHeader(now);
   return head;
 }
 
@@ -256,7 +295,7 @@ function headLines(res: Response): string {
  * @example Usage
  * ```ts
  * import { serializeFixed } from "./response_writer.ts";
- * const info = { head: false, version: 1 as const, keepAlive: true };
+ * const info = { head: false, version: 1 as const, keepAlive: true, now: Date.now(), buffer: null };
  * const bytes = serializeFixed(new Response("ok"), info)!;
  * new TextDecoder().decode(bytes).endsWith("\r\n\r\nok"); // true
  * ```
@@ -265,7 +304,7 @@ export function serializeFixed(
   res: Response,
   info: WriteInfo,
 ): Uint8Array | undefined {
-  let head = headLines(res);
+  let head = headLines(res, info.now);
   const fixed = takeStaticBody(res);
   if (fixed === undefined && res.body !== null) return undefined;
   const status = res.status;
@@ -283,29 +322,24 @@ export function serializeFixed(
           "\r\n";
       }
     }
-    return encodeHead(head + connectionLine(keep, v0) + "\r\n", null);
+    head += connectionLine(keep, v0) + "\r\n";
+    return encodeMessage(head, null, 0, info.buffer);
   }
   if (fixed === undefined) {
-    return encodeHead(
-      head + "content-length: 0\r\n" + connectionLine(keep, v0) + "\r\n",
-      null,
-    );
+    head += "content-length: 0\r\n" + connectionLine(keep, v0) + "\r\n";
+    return encodeMessage(head, null, 0, info.buffer);
   }
   if (typeof fixed === "string" && fixed.length > 4096) {
     // A large string: encode it once and send the bytes.
     const bytes = encoder.encode(fixed);
-    return encodeHead(
-      head + "content-length: " + bytes.length + "\r\n" +
-        connectionLine(keep, v0) + "\r\n",
-      bytes,
-    );
+    head += "content-length: " + bytes.length + "\r\n" +
+      connectionLine(keep, v0) + "\r\n";
+    return encodeMessage(head, bytes, bytes.length, null);
   }
   const length = typeof fixed === "string" ? utf8Length(fixed) : fixed.length;
-  return encodeHead(
-    head + "content-length: " + length + "\r\n" + connectionLine(keep, v0) +
-      "\r\n",
-    fixed,
-  );
+  head += "content-length: " + length + "\r\n" + connectionLine(keep, v0) +
+    "\r\n";
+  return encodeMessage(head, fixed, length, info.buffer);
 }
 
 /**
@@ -321,14 +355,15 @@ export function serializeFixed(
  * at a time, each written before the next is read.
  *
  * @throws whatever `sink.write` throws (the client went away); the response
- * body is cancelled first.
+ * body is cancelled first, with an `AbortError`.
  *
  * @example Usage
  * ```ts
  * import { writeResponse } from "./response_writer.ts";
  * const chunks: Uint8Array[] = [];
  * const sink = { write: (b: Uint8Array) => { chunks.push(b); return Promise.resolve(); } };
- * await writeResponse(sink, new Response("ok"), { head: false, version: 1, keepAlive: true }); // true
+ * const info = { head: false, version: 1 as const, keepAlive: true, now: Date.now(), buffer: null };
+ * await writeResponse(sink, new Response("ok"), info); // true
  * ```
  */
 export async function writeResponse(
@@ -356,7 +391,7 @@ export async function writeStreamed(
   res: Response,
   info: WriteInfo,
 ): Promise<boolean> {
-  let head = headLines(res);
+  let head = headLines(res, info.now);
   const status = res.status;
   let keep = info.keepAlive && !closeAsked;
   const v0 = info.version === 0;
@@ -366,7 +401,8 @@ export async function writeStreamed(
     if (userLength !== null && status !== 204) {
       head += "content-length: " + userLength + "\r\n";
     }
-    await sink.write(encodeHead(head + connectionLine(keep, v0) + "\r\n", null));
+    head += connectionLine(keep, v0) + "\r\n";
+    await sink.write(encodeMessage(head, null, 0, null));
     return keep;
   }
   let declared = -1;
@@ -381,7 +417,7 @@ export async function writeStreamed(
 
   const reader = body.getReader();
   try {
-    await sink.write(encodeHead(head, null));
+    await sink.write(encodeMessage(head, null, 0, null));
     let sent = 0;
     for (;;) {
       let r: ReadableStreamReadResult<Uint8Array>;
@@ -418,7 +454,9 @@ export async function writeStreamed(
     if (chunked) await sink.write(LAST_CHUNK);
     return keep;
   } catch (error) {
-    reader.cancel(error).catch(noop);
+    // The write failed: the client is gone (or too slow and cut off).
+    reader.cancel(new DOMException("Client disconnected", "AbortError"))
+      .catch(noop);
     throw error;
   }
 }
@@ -466,6 +504,6 @@ export function problemBytes(status: number, detail: string): Uint8Array {
   const head = statusLine(status) +
     "content-type: application/problem+json\r\n" +
     "content-length: " + utf8Length(body) + "\r\n" +
-    "connection: close\r\n" + dateHeader() + "\r\n";
-  return encodeHead(head, body);
+    "connection: close\r\n" + dateHeader(Date.now()) + "\r\n";
+  return encodeMessage(head, body, utf8Length(body), null);
 }

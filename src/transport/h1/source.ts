@@ -68,25 +68,43 @@ export class H1Source implements RequestSource {
     return this.head.chunked || this.head.contentLength > 0;
   }
 
-  /** Value of header `name` (lower case), repeated fields joined by `", "`; null when absent. */
+  /**
+   * Value of header `name` (lower case), repeated fields joined by `", "`;
+   * null when absent. A repeated `Content-Length` (the parser allows only
+   * identical copies) reads as one value.
+   */
   header(name: string): string | null {
     const h = this.head.headers;
     let out: string | null = null;
     for (let i = 0; i < h.length; i += 2) {
-      if (h[i] === name) out = out === null ? h[i + 1] : out + ", " + h[i + 1];
+      if (h[i] === name) {
+        if (out === null) out = h[i + 1];
+        else if (name === "content-length") break;
+        else out += ", " + h[i + 1];
+      }
     }
     return out;
   }
 
   /** All header fields as `Headers`, built on first access. */
   get headers(): Headers {
-    if (this.#headers === undefined) {
-      const out = new Headers();
-      const h = this.head.headers;
-      for (let i = 0; i < h.length; i += 2) out.append(h[i], h[i + 1]);
-      this.#headers = out;
+    return this.#headers ??= new Headers(this.#pairs());
+  }
+
+  /** The fields as `[name, value]` pairs, one `Content-Length` kept. */
+  #pairs(): [string, string][] {
+    const h = this.head.headers;
+    const out: [string, string][] = [];
+    let length = false;
+    for (let i = 0; i < h.length; i += 2) {
+      const name = h[i];
+      if (name === "content-length") {
+        if (length) continue; // identical copies: keep one
+        length = true;
+      }
+      out.push([name, h[i + 1]]);
     }
-    return this.#headers;
+    return out;
   }
 
   /** The body as a pull-based stream (backpressure reaches the socket), or null. */
@@ -120,9 +138,11 @@ export class H1Source implements RequestSource {
     const host = this.head.host || this.#fallbackHost;
     const target = this.target.charCodeAt(0) === 0x2f ? this.target : "/";
     const body = this.body;
+    // Pairs, not `this.headers`: Deno copies a Headers object into a
+    // Request about twice as slowly (measured).
     const init: RequestInit & { duplex?: "half" } = {
       method: this.method,
-      headers: this.headers,
+      headers: this.#headers ?? this.#pairs(),
       signal: this.signal,
     };
     if (body !== null && this.method !== "GET" && this.method !== "HEAD") {

@@ -35,7 +35,11 @@ export function tickFor(timeoutsMs: number[]): number {
   let min = Infinity;
   for (const t of timeoutsMs) if (t > 0 && t < min) min = t;
   const tick = Math.floor(min / 4);
-  return tick < MIN_TICK_MS ? MIN_TICK_MS : tick > MAX_TICK_MS ? MAX_TICK_MS : tick;
+  return tick < MIN_TICK_MS
+    ? MIN_TICK_MS
+    : tick > MAX_TICK_MS
+    ? MAX_TICK_MS
+    : tick;
 }
 
 /**
@@ -55,10 +59,15 @@ export function tickFor(timeoutsMs: number[]): number {
 export class Sweeper {
   /** The sweep interval in ms. */
   readonly tickMs: number;
+  /**
+   * A coarse clock: epoch ms of the last sweep (or of the first
+   * {@linkcode Sweeper.add}), at most one tick behind `Date.now()`.
+   */
+  now: number = Date.now();
   #items = new Set<Timed>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweep = (): void => {
-    const now = Date.now();
+    const now = this.now = Date.now();
     for (const item of this.#items) {
       const d = item.deadline;
       if (d !== 0 && d <= now) {
@@ -85,8 +94,17 @@ export class Sweeper {
   add(item: Timed): void {
     this.#items.add(item);
     if (this.#timer === undefined) {
+      this.now = Date.now();
       this.#timer = setInterval(this.#sweep, this.tickMs);
     }
+  }
+
+  /**
+   * The deadline `ms` from now on the coarse clock, never early: it passes
+   * between `ms` and `ms` plus two ticks from now. 0 for `ms` 0 (none).
+   */
+  after(ms: number): number {
+    return ms > 0 ? this.now + ms + this.tickMs : 0;
   }
 
   /** Stops watching `item`; clears the interval when none is left. */
