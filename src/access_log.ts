@@ -23,6 +23,23 @@ export interface AccessLogContext {
   readonly method: string;
   /** The matched route pattern, `""` when none matched. */
   readonly route: string;
+  /** @internal The text body sent by `ctx.json/text/html`, for its size. */
+  readonly _sentText?: string | null;
+}
+
+/** UTF-8 byte length of `s` without encoding it. */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      n += 2; // a surrogate pair: 4 bytes for 2 code units
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
 
 /** The `onResponse` hook returned by {@linkcode accessLog}. */
@@ -37,8 +54,8 @@ export type AccessLogHook = (
  * `time` (ISO 8601), `id`, `method`, `route` (the pattern, never the raw
  * path, so no query strings or ids of users leak into logs), `status`,
  * `durationMs` (rounded to microseconds) and `bytes` (the response
- * `Content-Length`, or null when the length is not known up front, as for
- * streams). Off unless installed.
+ * `Content-Length`, or the size of the text a Context helper sent; null when
+ * the length is not known up front, as for streams). Off unless installed.
  *
  * @example Usage
  * ```ts
@@ -52,7 +69,12 @@ export function accessLog(options?: AccessLogOptions): AccessLogHook {
   let reported = false;
   return (ctx, res, info) => {
     const length = res.headers.get("content-length");
-    const bytes = length === null ? null : Number(length);
+    const text = ctx._sentText;
+    const bytes = length !== null
+      ? Number(length)
+      : typeof text === "string" && res.status !== 204 && res.status !== 304
+      ? utf8Length(text)
+      : null;
     const line = JSON.stringify({
       time: new Date().toISOString(),
       id: ctx.requestId,

@@ -125,6 +125,8 @@ export class Context implements Inflight {
   /** @internal */ _start = 0;
   /** @internal Status of a streamed response, recorded when it ends. */
   _status = 0;
+  /** @internal The text body of the last `json/text/html` response built. */
+  _sentText: string | null = null;
   /** @internal */ readonly _config: RouteConfig;
   #host: ContextHost;
   #req: Request | null;
@@ -310,7 +312,9 @@ export class Context implements Inflight {
    * ```
    */
   json(data: unknown, init?: ResponseOptions): Response {
-    return new Response(JSON.stringify(data), withType(init, JSON_HEADERS));
+    const text = JSON.stringify(data);
+    this._sentText = text;
+    return new Response(text, withType(init, JSON_HEADERS));
   }
 
   /**
@@ -323,6 +327,7 @@ export class Context implements Inflight {
    * ```
    */
   text(text: string, init?: ResponseOptions): Response {
+    this._sentText = text;
     return new Response(text, withType(init, TEXT_HEADERS));
   }
 
@@ -337,6 +342,7 @@ export class Context implements Inflight {
    * ```
    */
   html(html: string, init?: ResponseOptions): Response {
+    this._sentText = html;
     return new Response(html, withType(init, HTML_HEADERS));
   }
 

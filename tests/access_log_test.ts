@@ -110,3 +110,17 @@ Deno.test("access log: an App with the hook logs one line per request, errors in
   assert.equal(b.route, "");
   assert.equal(b.status, 404);
 });
+
+Deno.test("access log: bytes counts the UTF-8 size of text sent by Context helpers", async () => {
+  const { App } = await import("../src/app.ts");
+  const lines: string[] = [];
+  const app = new App({ onResponse: accessLog({ sink: (l) => lines.push(l) }) });
+  app.get("/t", (c) => c.text("héllo 🌍"));
+  app.get("/j", (c) => c.json({ a: "ü" }));
+  await (await app.request("/t")).text();
+  await (await app.request("/j")).text();
+  assert.deepEqual(lines.map((l) => JSON.parse(l).bytes), [
+    new TextEncoder().encode("héllo 🌍").length,
+    new TextEncoder().encode('{"a":"ü"}').length,
+  ]);
+});

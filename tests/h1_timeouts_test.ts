@@ -249,7 +249,10 @@ Deno.test("h1 timeouts: a client that stops reading a response is disconnected (
     // Never read: the socket buffers fill, then a write waits and times out.
     const reason = await stop;
     const elapsed = performance.now() - start;
-    assert.ok(elapsed >= 290 && elapsed < 300 + SLACK + 1000, `stopped after ${elapsed} ms`);
+    assert.ok(
+      elapsed >= 290 && elapsed < 300 + SLACK + 1000,
+      `stopped after ${elapsed} ms`,
+    );
     assert.ok(reason instanceof DOMException, String(reason));
     assert.equal(reason.name, "AbortError");
   } finally {

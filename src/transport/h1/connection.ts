@@ -81,7 +81,6 @@ const BODY_READ_SIZE = 64 * 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const EMPTY: Uint8Array = new Uint8Array(0);
 const FALSE = Promise.resolve(false);
-const noop = (): void => {};
 
 // What the deadline is for.
 const T_NONE = 0;
@@ -124,9 +123,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
   #chunk: Uint8Array = EMPTY;
   #pos = 0;
   #lent = true;
-  /** A started read whose result nobody has taken yet. */
-  #raw: Promise<number | null> | null = null;
-  /** The started read, mapped by `#onRead` (for everyone but the hot path). */
+  /** The one pending read, mapped by `#onRead`. */
   #reading: Promise<boolean> | null = null;
   #eof = false;
   #closed = false;
@@ -201,21 +198,6 @@ export class H1Connection implements Timed, BodyPump, Sink {
             }
           }
           if (s.draining && parser.idle) return;
-          const raw = this.#reading === null ? this.#startRead() : null;
-          if (raw !== null) {
-            // Hot path: await the read op itself, no mapped promise.
-            let n: number | null;
-            try {
-              n = await raw;
-            } catch {
-              n = null;
-            }
-            if (this.#raw === raw) {
-              this.#raw = null;
-              if (!this.#onRead(n)) return;
-              continue;
-            }
-          }
           if (!(await this.#read())) return;
         }
         this.deadline = 0;
@@ -226,11 +208,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
         let res: Response;
         try {
           const r = s.app.handle(src, this.#info);
-          if (r instanceof Promise) {
-            // Watch for a disconnect while the App works (see #onEof).
-            if (this.#raw !== null) this.#read();
-            res = await r;
-          } else res = r;
+          res = r instanceof Promise ? await r : r;
         } catch {
           res = problem(500);
         }
@@ -534,8 +512,9 @@ export class H1Connection implements Timed, BodyPump, Sink {
       const parser = this.#parser;
       parser.next(this.#chunk, this.#pos); // "end" of a bodyless request
       this.#pos = parser.offset;
-      // Read ahead: the next request, or the EOF of a client that left.
-      if (this.#pos >= this.#chunk.length) this.#startRead();
+      // Read ahead: the next request, or the EOF of a client that left
+      // while the App works on this one (see #onEof).
+      if (this.#pos >= this.#chunk.length) this.#read();
     }
     return src;
   }
@@ -632,29 +611,20 @@ export class H1Connection implements Timed, BodyPump, Sink {
 
   // ---- helpers ----
 
-  /**
-   * Starts a read unless one is running, at EOF or closed; returns the op's
-   * promise when it is not taken yet (by {@linkcode #read}), else null.
-   */
-  #startRead(): Promise<number | null> | null {
-    if (this.#raw !== null) return this.#raw;
-    if (this.#reading !== null || this.#eof || this.#closed) return null;
+  /** Starts (or joins) the one pending read; resolves false at EOF or error. */
+  #read(): Promise<boolean> {
+    if (this.#reading !== null) return this.#reading;
+    if (this.#eof || this.#closed) return FALSE;
     if (this.#lent) {
       this.#buf = new Uint8Array(
         this.#body === B_PENDING ? BODY_READ_SIZE : READ_SIZE,
       );
       this.#lent = false;
     }
-    return this.#raw = this.#conn.read(this.#buf);
-  }
-
-  /** Starts (or joins) the one pending read; resolves false at EOF or error. */
-  #read(): Promise<boolean> {
-    if (this.#reading !== null) return this.#reading;
-    const raw = this.#startRead();
-    if (raw === null) return FALSE;
-    this.#raw = null;
-    return this.#reading = raw.then(this.#onRead, this.#onReadError);
+    return this.#reading = this.#conn.read(this.#buf).then(
+      this.#onRead,
+      this.#onReadError,
+    );
   }
 
   #onRead = (n: number | null): boolean => {
@@ -714,10 +684,6 @@ export class H1Connection implements Timed, BodyPump, Sink {
     this.#closed = true;
     this.deadline = 0;
     this.#shared.sweeper.delete(this);
-    if (this.#raw !== null) {
-      this.#raw.catch(noop); // closing makes the pending read reject
-      this.#raw = null;
-    }
     try {
       this.#conn.close();
     } catch { /* already closed */ }

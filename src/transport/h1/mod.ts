@@ -5,6 +5,18 @@
  * exact status codes, bounded discarding after an early response, and the
  * PROXY protocol. Select it with `serve(app, { transport: "h1" })`.
  *
+ * What it does not do: HTTP/2 (use the `"deno"` transport for that),
+ * protocol upgrades (`Upgrade` is ignored, so WebSocket handshakes get the
+ * App's ordinary answer) and `CONNECT` tunnels. Requests on a connection
+ * are served one at a time, in order.
+ *
+ * Known limits of the platform (Deno 2.9.6): a TLS connection closed during
+ * its handshake (by `tlsHandshakeTimeoutMs` or shutdown) stops counting at
+ * once, but Deno keeps its socket open until the client sends a byte or
+ * disconnects; and Deno offers no `setNoDelay` on TLS connections, so small
+ * writes of a streamed body over TLS may wait for Nagle's algorithm (about
+ * 40 ms on loopback), as they do on `Deno.serve`.
+ *
  * @module
  */
 

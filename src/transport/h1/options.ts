@@ -35,8 +35,9 @@ export interface H1Options {
   idleTimeoutMs?: number;
   /**
    * How long a TLS client has to complete the handshake, in ms. Default
-   * 10 000. When it passes the connection closes (reason `tls_handshake`).
-   * 0 disables it.
+   * 10 000. When it passes the connection is closed and no longer counts
+   * against `maxConnections` (reason `tls_handshake`); Deno 2.9 releases
+   * its socket only once the client sends a byte or leaves. 0 disables it.
    */
   tlsHandshakeTimeoutMs?: number;
   /**
