@@ -47,6 +47,18 @@ export const SERVERS: Readonly<Record<string, ServerSpec>> = {
     args: ["--hardened"],
     h2: true,
   },
+  "palisade-deno-noid": {
+    name: "palisade-deno-noid",
+    script: "bench/servers/palisade_deno.ts",
+    args: ["--no-request-id"],
+    h2: true,
+  },
+  "palisade-h1-noid": {
+    name: "palisade-h1-noid",
+    script: "bench/servers/palisade_h1.ts",
+    args: ["--no-request-id"],
+    h2: false,
+  },
   "palisade-h1+hardened": {
     name: "palisade-h1+hardened",
     script: "bench/servers/palisade_h1.ts",

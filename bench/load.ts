@@ -70,7 +70,8 @@ const SCENARIOS: Scenario[] = [
     title: "GET / → 200 `ok`",
     tool: "wrk",
     path: "/",
-    servers: HTTP1,
+    // The -noid rows show what echoing x-request-id costs on each transport.
+    servers: [...HTTP1, "palisade-deno-noid", "palisade-h1-noid"],
   },
   {
     name: "param",

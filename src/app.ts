@@ -113,6 +113,9 @@ const LOCAL_INFO: ServeInfo = {
   remoteAddr: { hostname: "127.0.0.1", port: 0 },
 };
 
+/** Epoch ms at which `performance.now()` was 0. */
+const TIME_ORIGIN = performance.timeOrigin;
+
 function validateDeadline(ms: number, where: string): number {
   if (!Number.isSafeInteger(ms) || ms < 0) {
     throw new TypeError(
@@ -706,11 +709,11 @@ export class App implements Servable {
     const idHeader = this.#idHeader;
     if (idHeader !== false) ctx.requestId = this.#requestId(idHeader, req, src);
     const list = entry.list;
-    if (list.ms > 0) ctx.deadline = Date.now() + list.ms;
-    if (this.#record) {
-      ctx._start = performance.now();
-      this.metrics.active++;
-    }
+    // One clock read serves the deadline and the duration metric.
+    const now = performance.now();
+    ctx._start = now;
+    if (list.ms > 0) ctx.deadline = Math.round(TIME_ORIGIN + now) + list.ms;
+    if (this.#record) this.metrics.active++;
     if (head) ctx._phase = 3;
     this.#hooks.onRequest?.(ctx);
     let res: Response | Promise<Response>;
@@ -795,20 +798,16 @@ export class App implements Servable {
     this.#registry.remove(ctx);
     this.completed++;
     const status = res !== null ? res.status : ctx._status;
-    if (this.#record) {
-      this.metrics.active--;
-      this.metrics.record(
-        ctx.method,
-        ctx.route,
-        status,
-        (performance.now() - ctx._start) / 1000,
-      );
-    }
     const onResponse = this.#hooks.onResponse;
-    if (onResponse !== undefined) {
-      onResponse(ctx, res ?? new Response(null, { status }), {
-        durationMs: performance.now() - ctx._start,
-      });
+    if (this.#record || onResponse !== undefined) {
+      const durationMs = performance.now() - ctx._start;
+      if (this.#record) {
+        this.metrics.active--;
+        this.metrics.record(ctx.method, ctx.route, status, durationMs / 1000);
+      }
+      if (onResponse !== undefined) {
+        onResponse(ctx, res ?? new Response(null, { status }), { durationMs });
+      }
     }
     const body = ctx._bodyIfUsed;
     if (body !== undefined) body.cancel();

@@ -11,6 +11,11 @@
  * @module
  */
 
+/** Epoch ms on the monotonic clock the App stamps deadlines with. */
+function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** A request tracked by the registry. The App's Context implements it. */
 export interface Inflight {
   /** Epoch ms at which the request expires; `Infinity` for none. */
@@ -153,7 +158,7 @@ export class InflightRegistry {
   #arm(at: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
-    const timer = setTimeout(this.#fire, Math.max(0, at - Date.now()));
+    const timer = setTimeout(this.#fire, Math.max(0, at - epochNow()));
     // A listener keeps servers alive; the timer alone must not, unless held.
     if (this.#holds === 0) Deno.unrefTimer?.(timer);
     this.#timer = timer;
@@ -162,7 +167,7 @@ export class InflightRegistry {
   #fire = (): void => {
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    const now = Date.now();
+    const now = epochNow();
     let next = Infinity;
     for (const list of this.#lists) {
       if (list.ms === 0) continue;

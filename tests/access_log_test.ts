@@ -114,7 +114,9 @@ Deno.test("access log: an App with the hook logs one line per request, errors in
 Deno.test("access log: bytes counts the UTF-8 size of text sent by Context helpers", async () => {
   const { App } = await import("../src/app.ts");
   const lines: string[] = [];
-  const app = new App({ onResponse: accessLog({ sink: (l) => lines.push(l) }) });
+  const app = new App({
+    onResponse: accessLog({ sink: (l) => lines.push(l) }),
+  });
   app.get("/t", (c) => c.text("héllo 🌍"));
   app.get("/j", (c) => c.json({ a: "ü" }));
   await (await app.request("/t")).text();

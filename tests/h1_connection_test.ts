@@ -609,3 +609,29 @@ Deno.test("h1: ctx.remote is the socket peer and errors render as 500", async ()
     await s.close();
   }
 });
+
+Deno.test("h1: no parser state carries over from one connection to the next", async () => {
+  const s = startH1(testApp());
+  try {
+    // Connections that end with leading empty lines, half a head, or after
+    // a complete exchange; each next connection must parse from scratch.
+    const endings = ["\r\n".repeat(8), "GET /hello/x HT", get("/") + "\r\n"];
+    for (const ending of endings) {
+      const a = await Wire.open(s.port);
+      await a.send(ending);
+      await delay(20);
+      a.close();
+      await delay(20);
+      const b = await Wire.open(s.port);
+      try {
+        await b.send("\r\n".repeat(8) + get("/hello/fresh"));
+        const res = await b.read();
+        assert.equal(res.text, "hello fresh", JSON.stringify(ending));
+      } finally {
+        b.close();
+      }
+    }
+  } finally {
+    await s.close();
+  }
+});

@@ -21,6 +21,8 @@ export interface ServerArgs {
   hardened: boolean;
   /** `--idle-timeout-ms=N`: h1 keep-alive idle timeout; default: the engine's. */
   idleTimeoutMs: number | undefined;
+  /** `--no-request-id`: Palisade without request ids (`requestIdHeader: false`). */
+  noRequestId: boolean;
 }
 
 /**
@@ -45,6 +47,7 @@ export function parseServerArgs(args: string[] = Deno.args): ServerArgs {
     scenario: get("scenario") ?? "",
     tls: cert && key ? { certFile: cert, keyFile: key } : null,
     hardened: args.includes("--hardened"),
+    noRequestId: args.includes("--no-request-id"),
     idleTimeoutMs: idle === undefined ? undefined : Number(idle),
   };
 }

@@ -13,6 +13,7 @@ import { streamChunks } from "./_common.ts";
  * Builds the benchmark App. `hardened` spells out every default explicitly
  * (limits, deadline, request ids, metrics) and mounts `/metrics`; without it
  * the App runs on `new App()` defaults, which are the same hardening.
+ * `noRequestId` turns request ids off, to measure what echoing them costs.
  *
  * @example Usage
  * ```ts
@@ -20,8 +21,10 @@ import { streamChunks } from "./_common.ts";
  * const app = buildApp(false);
  * ```
  */
-export function buildApp(hardened: boolean): App {
-  const app = hardened
+export function buildApp(hardened: boolean, noRequestId = false): App {
+  const app = noRequestId
+    ? new App({ requestIdHeader: false })
+    : hardened
     ? new App({
       limits: { ...DEFAULT_LIMITS },
       deadlineMs: 30_000,

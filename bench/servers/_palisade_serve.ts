@@ -22,7 +22,7 @@ import { parseServerArgs, ready, unavailable } from "./_common.ts";
  */
 export function servePalisade(transport: "deno" | "h1"): void {
   const args = parseServerArgs();
-  const app = buildApp(args.hardened);
+  const app = buildApp(args.hardened, args.noRequestId);
   const options: ServeOptions = {
     hostname: "127.0.0.1",
     port: args.port,

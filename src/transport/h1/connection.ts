@@ -69,6 +69,11 @@ export interface ConnectionShared {
   readonly localHost: string;
   /** True once the listener is draining: finish the current request, then close. */
   draining: boolean;
+  /**
+   * Parsers and read buffers of closed connections, reused by new ones
+   * (allocating typed arrays is what makes short connections expensive).
+   */
+  readonly spare: { parsers: RequestParser[]; buffers: Uint8Array[] };
 }
 
 /** Most request body bytes read and discarded after an early response. */
@@ -77,6 +82,8 @@ export const DISCARD_LIMIT = 64 * 1024;
 export const LINGER_MS = 1000;
 
 const READ_SIZE = 4 * 1024;
+/** Most spare parsers and read buffers a listener keeps. */
+const SPARE_MAX = 512;
 const BODY_READ_SIZE = 64 * 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -134,6 +141,8 @@ export class H1Connection implements Timed, BodyPump, Sink {
   #bodyCancelled = false;
   #sentContinue = false;
   #count = 0;
+  /** No byte was fed to the parser since its last head (or ever). */
+  #pristine = true;
   #writeInfo: WriteInfo = {
     head: false,
     version: 1,
@@ -151,7 +160,8 @@ export class H1Connection implements Timed, BodyPump, Sink {
     this.#conn = conn;
     this.#shared = shared;
     this.#onClose = onClose;
-    this.#parser = new RequestParser(shared.limits);
+    this.#parser = shared.spare.parsers.pop() ??
+      new RequestParser(shared.limits);
     this.#info = { remoteAddr: conn.remoteAddr as Deno.NetAddr };
     shared.sweeper.add(this);
   }
@@ -189,8 +199,10 @@ export class H1Connection implements Timed, BodyPump, Sink {
             this.#pos = parser.offset;
             if (ev === "head") {
               head = parser.head!;
+              this.#pristine = true; // the parser reset its head scanner
               break;
             }
+            this.#pristine = false;
             // "more": a head has started but is not complete.
             if (this.#timeout !== T_HEADER && !parser.idle) {
               this.#timeout = T_HEADER;
@@ -208,7 +220,14 @@ export class H1Connection implements Timed, BodyPump, Sink {
         let res: Response;
         try {
           const r = s.app.handle(src, this.#info);
-          res = r instanceof Promise ? await r : r;
+          if (r instanceof Promise) {
+            // While the App works, read ahead: the next request, or the EOF
+            // of a client that left (which aborts the signal, see #onEof).
+            if (this.#body === B_DONE && this.#pos >= this.#chunk.length) {
+              this.#read();
+            }
+            res = await r;
+          } else res = r;
         } catch {
           res = problem(500);
         }
@@ -267,7 +286,25 @@ export class H1Connection implements Timed, BodyPump, Sink {
       // Unexpected failure of this connection: close it, keep the server.
     } finally {
       this.#close();
+      this.#recycle();
     }
+  }
+
+  /** Gives a clean parser and an unused read buffer to the next connection. */
+  #recycle(): void {
+    const spare = this.#shared.spare;
+    if (
+      this.#pristine && this.#parser.idle && spare.parsers.length < SPARE_MAX
+    ) {
+      spare.parsers.push(this.#parser);
+    }
+    if (
+      !this.#lent && this.#reading === null &&
+      this.#buf.length === READ_SIZE && spare.buffers.length < SPARE_MAX
+    ) {
+      spare.buffers.push(this.#buf);
+    }
+    this.#lent = true; // this connection must not touch either again
   }
 
   /** Closes the connection now if it is between requests (graceful shutdown). */
@@ -512,9 +549,6 @@ export class H1Connection implements Timed, BodyPump, Sink {
       const parser = this.#parser;
       parser.next(this.#chunk, this.#pos); // "end" of a bodyless request
       this.#pos = parser.offset;
-      // Read ahead: the next request, or the EOF of a client that left
-      // while the App works on this one (see #onEof).
-      if (this.#pos >= this.#chunk.length) this.#read();
     }
     return src;
   }
@@ -616,9 +650,9 @@ export class H1Connection implements Timed, BodyPump, Sink {
     if (this.#reading !== null) return this.#reading;
     if (this.#eof || this.#closed) return FALSE;
     if (this.#lent) {
-      this.#buf = new Uint8Array(
-        this.#body === B_PENDING ? BODY_READ_SIZE : READ_SIZE,
-      );
+      this.#buf = this.#body === B_PENDING
+        ? new Uint8Array(BODY_READ_SIZE)
+        : this.#shared.spare.buffers.pop() ?? new Uint8Array(READ_SIZE);
       this.#lent = false;
     }
     return this.#reading = this.#conn.read(this.#buf).then(

@@ -127,6 +127,7 @@ export class H1Listener implements Transport {
       tls: tls !== undefined,
       localHost: `${host}:${this.addr.port}`,
       draining: false,
+      spare: { parsers: [], buffers: [] },
     };
     this.finished = new Promise((resolve) => this.#resolve = resolve);
     this.#acceptLoop();
