@@ -773,10 +773,15 @@ export class App implements Servable {
     if (head && out.body !== null) {
       out.body.cancel().catch(() => {});
       out = new Response(null, out);
-      ctx._stream?.finish(undefined);
+    }
+    const stream = ctx._stream;
+    if (stream !== null && out.body === null) {
+      // A HEAD answer, or middleware replaced the stream with a bodiless
+      // response: nobody will read the stream, so end it now.
+      stream.finish(undefined);
     }
     const resolve = ctx._resolve;
-    if (ctx._stream === null || head) this.#complete(ctx, out);
+    if (stream === null || out.body === null) this.#complete(ctx, out);
     else {
       ctx._status = out.status;
       if (ctx._list === null) this.#registry.add(ctx._config.list, ctx);

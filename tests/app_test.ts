@@ -507,3 +507,18 @@ Deno.test("invalid options throw at construction naming the option", () => {
   assert.throws(() => app.get("no-slash", (c) => c.empty()), TypeError);
   assert.throws(() => app.get("/x"), /has no handler/);
 });
+
+Deno.test("a stream replaced by a bodiless response does not stay in flight", async () => {
+  const app = new App({ deadlineMs: 0 });
+  app.use(async (_ctx, next) => {
+    await next(); // drops the streamed response without reading it
+    return new Response(null, { status: 304 });
+  });
+  app.get("/s", (ctx) => ctx.stream(["never read"]));
+  const res = await app.request("/s");
+  assert.equal(res.status, 304);
+  assert.equal(app.inflight, 0);
+  const head = await app.request("/s", { method: "HEAD" });
+  assert.equal(head.status, 304);
+  assert.equal(app.inflight, 0);
+});
