@@ -4,6 +4,8 @@
  * @module
  */
 
+import { utf8Length } from "./utf8.ts";
+
 /** Options for {@linkcode accessLog}. */
 export interface AccessLogOptions {
   /**
@@ -25,21 +27,6 @@ export interface AccessLogContext {
   readonly route: string;
   /** @internal The text body sent by `ctx.json/text/html`, for its size. */
   readonly _sentText?: string | null;
-}
-
-/** UTF-8 byte length of `s` without encoding it. */
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      n += 2; // a surrogate pair: 4 bytes for 2 code units
-      i++;
-    } else n += 2;
-  }
-  return n;
 }
 
 /** The `onResponse` hook returned by {@linkcode accessLog}. */

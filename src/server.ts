@@ -9,6 +9,7 @@ import { type App, shutdownReason } from "./app.ts";
 import { problem } from "./errors.ts";
 import { denoTransport } from "./transport/deno.ts";
 import { h1Transport } from "./transport/h1/mod.ts";
+import type { H1Options } from "./transport/h1/options.ts";
 import type { TlsPem, Transport, TransportFactory } from "./transport/types.ts";
 
 /** TLS certificate and key, as PEM text or as paths of PEM files. */
@@ -44,8 +45,14 @@ export interface ShutdownOptions {
   signals?: Deno.Signal[];
 }
 
-/** Options of {@linkcode serve}. */
-export interface ServeOptions {
+/**
+ * Options of {@linkcode serve}. The connection options inherited from
+ * `H1Options` (`headerTimeoutMs`, `bodyTimeoutMs`, `idleTimeoutMs`,
+ * `tlsHandshakeTimeoutMs`, `maxConnections`, `maxRequestsPerConnection`,
+ * `proxyProtocol`) apply to `transport: "h1"` only: `Deno.serve` offers no
+ * such controls.
+ */
+export interface ServeOptions extends Omit<H1Options, "limits"> {
   /** Port to listen on. Default 8000; 0 picks a free port (see `server.addr`). */
   port?: number;
   /** Interface to listen on. Default `"0.0.0.0"` (every IPv4 interface). */
@@ -84,46 +91,6 @@ export interface ServeOptions {
    * variable cannot be read and the check is skipped.
    */
   allowDenoTrustProxyHeaders?: boolean;
-  /**
-   * h1 only: how long a client has to send a whole request head, in ms.
-   * Default 10 000. Trickling bytes do not extend it; a partial head gets
-   * 408 and the connection closes. 0 disables it. See `H1Options`.
-   */
-  headerTimeoutMs?: number;
-  /**
-   * h1 only: longest wait for the next bytes of a request body the App is
-   * reading, in ms. Default 30 000; then the read fails with 408 and the
-   * connection closes. Also the longest a response write may wait for a
-   * client that stopped reading (then it is disconnected). 0 disables it.
-   */
-  bodyTimeoutMs?: number;
-  /**
-   * h1 only: how long a keep-alive connection may wait for its next
-   * request, in ms. Default 5 000; then it closes. 0 disables it.
-   */
-  idleTimeoutMs?: number;
-  /**
-   * h1 only: how long a TLS client has to complete the handshake, in ms.
-   * Default 10 000; then the connection closes. 0 disables it.
-   */
-  tlsHandshakeTimeoutMs?: number;
-  /**
-   * h1 only: most open connections. Default 10 000; a connection over the
-   * cap is accepted and closed at once (reason `connection_limit`).
-   */
-  maxConnections?: number;
-  /**
-   * h1 only: most requests per connection; the last response carries
-   * `Connection: close`. Default 1000; 0 = unlimited.
-   */
-  maxRequestsPerConnection?: number;
-  /**
-   * h1 only: read a PROXY protocol header (v1 or v2) from a trusted load
-   * balancer before the first request, and take the client address from
-   * it. Default false; with it on, a connection without a valid header is
-   * closed. Cannot be combined with `tls`.
-   */
-  proxyProtocol?: boolean;
 }
 
 /** What `server.finished` resolves to. */

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Limits, RejectReason } from "./limits.ts";
+
 /** Address of the peer of a connection. */
 export interface RemoteAddr {
   /** IP address of the client (or of the trusted proxy's client). */
@@ -50,6 +52,14 @@ export type FetchHandler = (
   info?: ServeInfo,
 ) => Response | Promise<Response>;
 
+/** Connection counters a transport reports (`palisade_connections_*`). */
+export interface ConnectionMetrics {
+  /** An accepted connection opened. */
+  connectionOpened(): void;
+  /** An accepted connection closed. */
+  connectionClosed(): void;
+}
+
 /**
  * The surface of an App that transports and `serve()` use. `App` implements it.
  */
@@ -58,4 +68,10 @@ export interface Servable {
   fetch(req: Request, info?: ServeInfo): Response | Promise<Response>;
   /** Handles a transport-parsed request without building a `Request` first. */
   handle(src: RequestSource, info: ServeInfo): Response | Promise<Response>;
+  /** The App-wide limits; a transport enforces the URL and header ones itself. */
+  readonly limits?: Readonly<Limits>;
+  /** Counts a rejection made before any request existed and reports it to hooks. */
+  reject?(reason: RejectReason, status: number, detail: string): void;
+  /** Where a transport counts connections. */
+  readonly metrics?: ConnectionMetrics;
 }

@@ -12,16 +12,9 @@ import {
   type H1App,
   H1Connection,
 } from "./connection.ts";
+import type { ConnectionMetrics } from "../../types.ts";
 import type { ParserLimits } from "./parser.ts";
 import { Sweeper, tickFor } from "./sweeper.ts";
-
-/** Connection counters an App may offer (`App#metrics`). */
-export interface ConnectionMetrics {
-  /** An accepted connection opened. */
-  connectionOpened(): void;
-  /** An accepted connection closed. */
-  connectionClosed(): void;
-}
 
 /** Everything {@linkcode H1Listener} needs, resolved and validated. */
 export interface ListenerSettings {

@@ -20,15 +20,14 @@
  * @module
  */
 
-import { DEFAULT_LIMITS, type Limits } from "../../limits.ts";
+import { DEFAULT_LIMITS } from "../../limits.ts";
 import type { Servable } from "../../types.ts";
 import type {
   Transport,
   TransportFactory,
   TransportOptions,
 } from "../types.ts";
-import type { H1App } from "./connection.ts";
-import { type ConnectionMetrics, H1Listener } from "./listener.ts";
+import { H1Listener } from "./listener.ts";
 import { H1_DEFAULTS } from "./options.ts";
 
 export { DISCARD_LIMIT, LINGER_MS } from "./connection.ts";
@@ -55,11 +54,7 @@ export const h1Transport: TransportFactory = (
   options: TransportOptions,
 ): Transport => {
   const o = options.h1 ?? {};
-  const host = app as Servable & {
-    reject?: H1App["reject"];
-    metrics?: Partial<ConnectionMetrics>;
-    limits?: Partial<Limits>;
-  };
+
   const proxyProtocol = o.proxyProtocol ?? false;
   if (typeof proxyProtocol !== "boolean") {
     throw new TypeError(
@@ -71,7 +66,7 @@ export const h1Transport: TransportFactory = (
       "Option proxyProtocol cannot be combined with tls: terminate TLS at the balancer",
     );
   }
-  const appLimits = host.limits;
+  const appLimits = app.limits;
   const limits = {
     urlBytes: positive(
       "urlBytes",
@@ -88,17 +83,11 @@ export const h1Transport: TransportFactory = (
         DEFAULT_LIMITS.headerCount,
     ),
   };
-  const m = host.metrics;
-  const metrics = typeof m?.connectionOpened === "function" &&
-      typeof m.connectionClosed === "function"
-    ? m as ConnectionMetrics
-    : undefined;
+  const metrics = app.metrics;
   return new H1Listener(
     {
       handle: app.handle.bind(app),
-      reject: typeof host.reject === "function"
-        ? host.reject.bind(app)
-        : undefined,
+      reject: app.reject?.bind(app),
     },
     metrics,
     {

@@ -8,6 +8,7 @@
  */
 
 import { statusText } from "../../errors.ts";
+import { utf8Length } from "../../utf8.ts";
 
 /** Where the writer sends bytes: resolves once every byte is written. */
 export interface Sink {
@@ -169,25 +170,6 @@ function latin1(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
-}
-
-/** Byte length of `s` in UTF-8. */
-function utf8Length(s: string): number {
-  const n = s.length;
-  let bytes = n;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        bytes += 2;
-        i++;
-      } else bytes += 2;
-    } else bytes += 2;
-  }
-  return bytes;
 }
 
 // Deno keeps the body of `new Response(string | Uint8Array)` as a static
