@@ -25,8 +25,10 @@ export interface AccessLogContext {
   readonly method: string;
   /** The matched route pattern, `""` when none matched. */
   readonly route: string;
-  /** @internal The text body sent by `ctx.json/text/html`, for its size. */
-  readonly _sentText?: string | null;
+  /** @internal The body given to `ctx.json/text/html`, for its size. */
+  readonly _sent?: unknown;
+  /** @internal Whether `_sent` is a value given to `ctx.json`. */
+  readonly _sentJson?: boolean;
 }
 
 /** The `onResponse` hook returned by {@linkcode accessLog}. */
@@ -56,7 +58,10 @@ export function accessLog(options?: AccessLogOptions): AccessLogHook {
   let reported = false;
   return (ctx, res, info) => {
     const length = res.headers.get("content-length");
-    const text = ctx._sentText;
+    const sent = ctx._sent;
+    const text = ctx._sentJson === true
+      ? JSON.stringify(sent) // paid only when the access log is on
+      : sent;
     const bytes = length !== null
       ? Number(length)
       : typeof text === "string" && res.status !== 204 && res.status !== 304

@@ -423,7 +423,7 @@ Deno.test("response helpers set types and statuses", async () => {
   assert.equal(json.headers.get("x-y"), "z");
   assert.equal(
     (await app.request("/text")).headers.get("content-type"),
-    "text/plain; charset=utf-8",
+    "text/plain;charset=UTF-8",
   );
   assert.equal(
     (await app.request("/html")).headers.get("content-type"),

@@ -133,7 +133,7 @@ for (const transport of ["deno", "h1"] as const) {
           assert.equal(res.status, 200);
           assert.equal(
             res.headers.get("content-type"),
-            "text/plain; charset=utf-8",
+            "text/plain;charset=UTF-8",
           );
           assert.ok(res.headers.get("x-request-id"));
           assert.equal(await res.text(), "ok");
