@@ -1,7 +1,8 @@
 /**
  * Router micro-benchmark: Palisade's Router against Hono 4's routers on the
- * same GitHub-API-like table (static, `:param` and wildcard routes), matching
- * the same fixed set of request paths per iteration.
+ * same tables (static, `:param` and wildcard routes): a GitHub-API-like one
+ * and the load harness's 100-route table, matching the same fixed set of
+ * request paths per iteration.
  *
  * Run: `deno bench --allow-read --allow-env bench/router_bench.ts`
  *
@@ -9,6 +10,7 @@
  */
 
 import { Router } from "../src/router.ts";
+import { ROUTES as SHARED_ROUTES, samplePath } from "./_routes.ts";
 import { normalizePath, pathOf } from "../src/path.ts";
 import { RegExpRouter } from "npm:hono@4/router/reg-exp-router";
 import { TrieRouter } from "npm:hono@4/router/trie-router";
@@ -285,7 +287,10 @@ interface Contender {
   lookup: (method: string, path: string) => number;
 }
 
-function contenders(table: [string, string][]): Contender[] {
+function contenders(
+  table: [string, string][],
+  requests: [string, string][],
+): Contender[] {
   const ours = new Router<number>();
   const regexp = new RegExpRouter<number>();
   const trie = new TrieRouter<number>();
@@ -329,7 +334,7 @@ function contenders(table: [string, string][]): Contender[] {
     } catch {
       return false;
     }
-    for (const [method, path] of REQUESTS) {
+    for (const [method, path] of requests) {
       const found = c.lookup(method, path);
       if (found <= 0) {
         throw new Error(`${c.name} found no route for ${method} ${path}`);
@@ -357,16 +362,20 @@ function regexpCompatible(table: [string, string][]): [string, string][] {
 
 let sink = 0;
 
-function register(group: string, table: [string, string][]): void {
-  for (const c of contenders(table)) {
+function register(
+  group: string,
+  table: [string, string][],
+  requests: [string, string][] = REQUESTS,
+): void {
+  for (const c of contenders(table, requests)) {
     const lookup = c.lookup;
     Deno.bench({
       name: `${c.name} (${table.length} routes)`,
       group,
       baseline: c.name === "palisade Router",
       fn(): void {
-        for (let i = 0; i < REQUESTS.length; i++) {
-          const r = REQUESTS[i];
+        for (let i = 0; i < requests.length; i++) {
+          const r = requests[i];
           sink += lookup(r[0], r[1]);
         }
       },
@@ -376,6 +385,15 @@ function register(group: string, table: [string, string][]): void {
 
 register("GitHub API table", ROUTES);
 register("RegExpRouter-compatible table", regexpCompatible(ROUTES));
+
+// The 100-route table the load harness serves (bench/_routes.ts), with a
+// dozen of its routes requested per iteration.
+const SHARED: [string, string][] = SHARED_ROUTES.map((r) => [r.method, r.path]);
+register(
+  "load harness 100-route table",
+  SHARED,
+  SHARED.filter((_, i) => i % 8 === 3).map(([m, p]) => [m, samplePath(p)]),
+);
 
 /** Request.url shapes: clean (fast path), encoded, and collapsible. */
 const URLS = [
