@@ -796,12 +796,15 @@ export class App implements Servable {
     if (this.#draining) res.headers.set("connection", "close");
   }
 
-  /** Marks `ctx` finished: metrics, hooks, unread body, registry. */
-  #complete(ctx: Context, res: Response | null): void {
+  /**
+   * Marks `ctx` finished: metrics, hooks, unread body, registry. Counts it
+   * in `completed` unless it was cut off by a forced shutdown.
+   */
+  #complete(ctx: Context, res: Response | null, aborted = false): void {
     ctx._phase = 2;
     ctx._detach();
     this.#registry.remove(ctx);
-    this.completed++;
+    if (!aborted) this.completed++;
     const status = res !== null ? res.status : ctx._status;
     const onResponse = this.#hooks.onResponse;
     if (this.#record || onResponse !== undefined) {
@@ -848,10 +851,7 @@ export class App implements Servable {
       return;
     }
     const res = problem(503, reason.message);
-    if (this.#idHeader !== false) {
-      res.headers.set(this.#idHeader, ctx.requestId);
-    }
-    ctx._phase = 2;
+    this.#stamp(res, ctx.requestId);
     this.#complete(ctx, res);
     ctx._resolve?.(res);
   }
@@ -932,17 +932,12 @@ export class App implements Servable {
       ctx._abort(reason);
       if (ctx._phase === 1) {
         ctx._stream?.finish(reason);
-        this.#complete(ctx, null);
-        this.completed--;
+        this.#complete(ctx, null, true);
         return;
       }
       const res = problem(503, "Server is shutting down");
-      if (this.#idHeader !== false) {
-        res.headers.set(this.#idHeader, ctx.requestId);
-      }
-      ctx._phase = 2;
-      this.#complete(ctx, res);
-      this.completed--;
+      this.#stamp(res, ctx.requestId);
+      this.#complete(ctx, res, true);
       ctx._resolve?.(res);
     });
     return n;

@@ -155,7 +155,12 @@ export function sseBody(
   let ended = false;
   let ctl: ReadableStreamDefaultController<Uint8Array>;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
-  let waiter: (() => void) | null = null;
+  let waiters: (() => void)[] = [];
+  function wake(): void {
+    const ws = waiters;
+    waiters = [];
+    for (const w of ws) w();
+  }
   function end(error?: unknown): void {
     if (ended) return;
     ended = true;
@@ -163,14 +168,14 @@ export function sseBody(
     if (!ac.signal.aborted) {
       ac.abort(error ?? new DOMException("Stream ended", "AbortError"));
     }
-    waiter?.();
+    wake();
     onEnd(error);
   }
   function write(text: string): Promise<void> {
     if (ended) return Promise.resolve();
     ctl.enqueue(encoder.encode(text));
     if ((ctl.desiredSize ?? 1) > 0) return Promise.resolve();
-    return new Promise((resolve) => waiter = resolve);
+    return new Promise((resolve) => waiters.push(resolve));
   }
   const writer: SseWriter = {
     send: (m) => write(formatSse(m)),
@@ -200,9 +205,7 @@ export function sseBody(
       });
     },
     pull() {
-      const w = waiter;
-      waiter = null;
-      w?.();
+      wake();
     },
     cancel(reason) {
       end(reason ?? new DOMException("Client went away", "AbortError"));
