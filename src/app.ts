@@ -62,7 +62,10 @@ export interface AppHooks {
     res: Response,
     info: { durationMs: number },
   ) => void;
-  /** Called with every error that rendered as a 500, with its Context. */
+  /**
+   * Called with every error that rendered as a 500, and with errors thrown by
+   * the other hooks. Default: `console.error`.
+   */
   onError?: (error: unknown, ctx: Context | null) => void;
   /** Called for every limit, protocol and deadline rejection. */
   onReject?: (info: RejectInfo) => void;
@@ -715,9 +718,9 @@ export class App implements Servable {
     if (list.ms > 0) ctx.deadline = Math.round(TIME_ORIGIN + now) + list.ms;
     if (this.#record) this.metrics.active++;
     if (head) ctx._phase = 3;
-    this.#hooks.onRequest?.(ctx);
     let res: Response | Promise<Response>;
     try {
+      this.#hooks.onRequest?.(ctx);
       res = entry.chain(ctx);
     } catch (e) {
       res = this.#errorResponse(ctx, e);
@@ -735,8 +738,26 @@ export class App implements Servable {
 
   #errorResponse(ctx: Context, error: unknown): Response {
     if (error instanceof HttpError) return error.toResponse();
-    this.#hooks.onError?.(error, ctx);
+    this.#reportError(error, ctx);
     return problem(500);
+  }
+
+  /**
+   * Sends `error` to `onError`, or to `console.error` when no hook is set or
+   * the hook itself throws: a failing hook must never fail a request or
+   * become an unhandled rejection that ends the process.
+   */
+  #reportError(error: unknown, ctx: Context | null): void {
+    const onError = this.#hooks.onError;
+    if (onError !== undefined) {
+      try {
+        onError(error, ctx);
+        return;
+      } catch (hookError) {
+        console.error("Palisade: the onError hook threw", hookError);
+      }
+    }
+    console.error("Palisade: unhandled error in a request", error);
   }
 
   /** Settles `ctx` with `res` unless the deadline or a shutdown already did. */
@@ -748,7 +769,7 @@ export class App implements Servable {
       return res as Response;
     }
     if (!(res instanceof Response)) {
-      this.#hooks.onError?.(
+      this.#reportError(
         new TypeError(
           `Handler for ${ctx.method} ${ctx.route || ctx.path} returned ${
             res === null ? "null" : typeof res
@@ -814,7 +835,13 @@ export class App implements Servable {
         this.metrics.record(ctx.method, ctx.route, status, durationMs / 1000);
       }
       if (onResponse !== undefined) {
-        onResponse(ctx, res ?? new Response(null, { status }), { durationMs });
+        try {
+          onResponse(ctx, res ?? new Response(null, { status }), {
+            durationMs,
+          });
+        } catch (e) {
+          this.#reportError(e, ctx);
+        }
       }
     }
     const body = ctx._bodyIfUsed;
@@ -863,7 +890,14 @@ export class App implements Servable {
     ctx: Context | null,
   ): void {
     if (this.#record) this.metrics.reject(reason);
-    this.#hooks.onReject?.({ reason, status, detail, ctx });
+    const onReject = this.#hooks.onReject;
+    if (onReject !== undefined) {
+      try {
+        onReject({ reason, status, detail, ctx });
+      } catch (e) {
+        this.#reportError(e, ctx);
+      }
+    }
   }
 
   /**

@@ -119,7 +119,10 @@ export class Context implements Inflight {
   /** @internal */ _prev: Inflight | null = null;
   /** @internal */ _next: Inflight | null = null;
   /** @internal */ _list: DeadlineList | null = null;
-  /** @internal 0 handling, 1 responded (maybe streaming), 2 finished */
+  /**
+   * @internal 0 handling, 1 responded (a stream may still be open),
+   * 2 finished, 3 handling a HEAD request with its GET route.
+   */
   _phase = 0;
   /** @internal */ _resolve: ((res: Response) => void) | null = null;
   /** @internal */ _stream: StreamControl | null = null;

@@ -522,3 +522,35 @@ Deno.test("a stream replaced by a bodiless response does not stay in flight", as
   assert.equal(head.status, 304);
   assert.equal(app.inflight, 0);
 });
+
+Deno.test("throwing hooks never fail a request or crash the process", async () => {
+  const seen: unknown[] = [];
+  const app = new App({
+    deadlineMs: 1000,
+    onRequest: (ctx) => {
+      if (ctx.path === "/boom-request") throw new Error("onRequest failed");
+    },
+    onResponse: () => {
+      throw new Error("onResponse failed");
+    },
+    onReject: () => {
+      throw new Error("onReject failed");
+    },
+    onError: (e) => seen.push((e as Error).message),
+    limits: { urlBytes: 32 },
+  });
+  app.get("/async", async (ctx) => {
+    await Promise.resolve();
+    return ctx.text("fine");
+  });
+  app.get("/boom-request", (ctx) => ctx.text("unreachable"));
+  const ok = await app.request("/async");
+  assert.equal(await ok.text(), "fine");
+  assert.equal((await app.request("/boom-request")).status, 500);
+  assert.equal((await app.request("/" + "x".repeat(40))).status, 414);
+  assert.ok(seen.includes("onResponse failed"));
+  assert.ok(seen.includes("onRequest failed"));
+  assert.ok(seen.includes("onReject failed"));
+  assert.equal(app.inflight, 0);
+  assert.match(app.metrics.text(), /^http_server_active_requests 0$/m);
+});
