@@ -24,7 +24,7 @@ import {
 import { Metrics } from "./metrics.ts";
 import { isValidRequestId, newRequestId } from "./request_id.ts";
 import { resolveClientAddr, type TrustProxyOptions } from "./proxy.ts";
-import { normalizePath } from "./path.ts";
+import { normalizePath, pathOf, queryOf } from "./path.ts";
 import { Router } from "./router.ts";
 import type { RequestSource, Servable, ServeInfo } from "./types.ts";
 
@@ -593,14 +593,13 @@ export class App implements Servable {
    */
   handle(src: RequestSource, info: ServeInfo): Response | Promise<Response> {
     const target = src.target;
-    const q = target.indexOf("?");
     return this.#dispatch(
       null,
       src,
       info,
       src.method,
-      q === -1 ? target : target.slice(0, q),
-      q === -1 ? "" : target.slice(q + 1),
+      pathOf(target),
+      queryOf(target),
     );
   }
 

@@ -204,22 +204,3 @@ export function queryOf(target: string): string {
   if (hash === -1) return target.slice(q + 1);
   return hash < q ? "" : target.slice(q + 1, hash);
 }
-
-/**
- * Splits a request target (origin-form or a full URL as in `Request.url`)
- * into its raw path and its query string without `?` (`""` when none),
- * without a URL parse. Same results as {@linkcode pathOf} and
- * {@linkcode queryOf}, which avoid the result object.
- *
- * @param target The request target or `Request.url`.
- * @returns The raw path and the raw query string.
- *
- * @example Usage
- * ```ts
- * import { splitTarget } from "./path.ts";
- * splitTarget("http://h:1/p?q=1#f"); // { path: "/p", query: "q=1" }
- * ```
- */
-export function splitTarget(target: string): { path: string; query: string } {
-  return { path: pathOf(target), query: queryOf(target) };
-}
