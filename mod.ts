@@ -86,4 +86,12 @@ export {
   type TlsOptions,
 } from "./src/server.ts";
 export type { H1Options } from "./src/transport/h1/options.ts";
-export type { RemoteAddr, ServeInfo } from "./src/types.ts";
+export type {
+  ConnectionMetrics,
+  FetchHandler,
+  RemoteAddr,
+  RequestSource,
+  Servable,
+  ServeInfo,
+} from "./src/types.ts";
+export type { Inflight } from "./src/deadline.ts";

@@ -115,7 +115,7 @@ export class Context implements Inflight {
   /** The request id: a valid incoming `x-request-id`, or a generated one. */
   requestId: string;
   /** Epoch ms at which this request's deadline passes; `Infinity` for none. */
-  deadline = Infinity;
+  deadline: number = Infinity;
   /** @internal */ _prev: Inflight | null = null;
   /** @internal */ _next: Inflight | null = null;
   /** @internal */ _list: DeadlineList | null = null;
