@@ -5,6 +5,18 @@ import { delay, RawConn, refused } from "./fixtures/raw_http.ts";
 
 const HOST = "127.0.0.1";
 
+/** An App whose GET /stuck never answers; `running` resolves once it is hit. */
+function stuckApp(): { app: App; running: Promise<void> } {
+  let started!: () => void;
+  const running = new Promise<void>((r) => started = r);
+  const app = new App({ deadlineMs: 0 });
+  app.get("/stuck", () => {
+    started();
+    return new Promise<Response>(() => {});
+  });
+  return { app, running };
+}
+
 for (const transport of ["deno", "h1"] as const) {
   Deno.test(`shutdown [${transport}]: SSE stream, slow request and idle keep-alive drain within graceMs`, async () => {
     const graceMs = 2_000;
@@ -137,13 +149,7 @@ for (const transport of ["deno", "h1"] as const) {
   });
 
   Deno.test(`shutdown [${transport}]: a second signal forces the shutdown`, async () => {
-    let started!: () => void;
-    const running = new Promise<void>((r) => started = r);
-    const app = new App({ deadlineMs: 0 });
-    app.get("/stuck", () => {
-      started();
-      return new Promise<Response>(() => {});
-    });
+    const { app, running } = stuckApp();
     const server = serve(app, {
       hostname: HOST,
       port: 0,
@@ -167,13 +173,7 @@ for (const transport of ["deno", "h1"] as const) {
   });
 
   Deno.test(`shutdown [${transport}]: shutdown({ graceMs: 0 }) during a drain forces it`, async () => {
-    let started!: () => void;
-    const running = new Promise<void>((r) => started = r);
-    const app = new App({ deadlineMs: 0 });
-    app.get("/stuck", () => {
-      started();
-      return new Promise<Response>(() => {});
-    });
+    const { app, running } = stuckApp();
     const server = serve(app, {
       hostname: HOST,
       port: 0,
