@@ -21,7 +21,7 @@ export {
   type RejectInfo,
   type RouteOptions,
   shutdownReason,
-} from "./src/app.ts";
+} from "./src/app/app.ts";
 export {
   Context,
   type Handler,
@@ -29,20 +29,24 @@ export {
   type RedirectOptions,
   type ResponseOptions,
   type SseOptions,
-} from "./src/context.ts";
-export type { SseMessage, SseWriter, StreamSource } from "./src/stream.ts";
+} from "./src/context/context.ts";
+export type {
+  SseMessage,
+  SseWriter,
+  StreamSource,
+} from "./src/context/stream.ts";
 export {
   HttpError,
   type HttpErrorOptions,
   problem,
   statusText,
-} from "./src/errors.ts";
+} from "./src/http/errors.ts";
 export {
   DEFAULT_LIMITS,
   type Limits,
   type RejectReason,
   resolveLimits,
-} from "./src/limits.ts";
+} from "./src/http/limits.ts";
 export {
   Body,
   type BodyReadOptions,
@@ -50,33 +54,36 @@ export {
   type FormReadOptions,
   type JsonReadOptions,
   type RejectHook,
-} from "./src/body.ts";
+} from "./src/body/body.ts";
 export {
   type Disposition,
   isJsonType,
   type MediaType,
   parseContentDisposition,
   parseMediaType,
-} from "./src/content_type.ts";
-export { parseJson } from "./src/json.ts";
-export { parseMultipart, parseUrlEncoded } from "./src/form.ts";
+} from "./src/body/content_type.ts";
+export { parseJson } from "./src/body/json.ts";
+export { parseMultipart, parseUrlEncoded } from "./src/body/form.ts";
 export {
   DEFAULT_DURATION_BUCKETS,
   Metrics,
   type MetricsOptions,
-} from "./src/metrics.ts";
+} from "./src/observe/metrics.ts";
 export {
   accessLog,
   type AccessLogContext,
   type AccessLogHook,
   type AccessLogOptions,
-} from "./src/access_log.ts";
-export { resolveClientAddr, type TrustProxyOptions } from "./src/proxy.ts";
+} from "./src/observe/access_log.ts";
+export {
+  resolveClientAddr,
+  type TrustProxyOptions,
+} from "./src/net/client_addr.ts";
 export {
   isValidRequestId,
   MAX_REQUEST_ID_LENGTH,
   newRequestId,
-} from "./src/request_id.ts";
+} from "./src/http/request_id.ts";
 export {
   serve,
   type ServeOptions,
@@ -84,7 +91,7 @@ export {
   type ShutdownOptions,
   type ShutdownReport,
   type TlsOptions,
-} from "./src/server.ts";
+} from "./src/server/serve.ts";
 export type { H1Options } from "./src/transport/h1/options.ts";
 export type {
   ConnectionMetrics,
@@ -93,5 +100,5 @@ export type {
   RequestSource,
   Servable,
   ServeInfo,
-} from "./src/types.ts";
-export type { Inflight } from "./src/deadline.ts";
+} from "./src/transport/contract.ts";
+export type { Inflight } from "./src/app/inflight.ts";

@@ -9,8 +9,8 @@
  */
 
 import { App } from "../mod.ts";
-import { InflightRegistry } from "../src/deadline.ts";
-import type { Inflight } from "../src/deadline.ts";
+import { InflightRegistry } from "../src/app/inflight.ts";
+import type { Inflight } from "../src/app/inflight.ts";
 import { typicalGet } from "./_bench_request.ts";
 
 function makeApp(deadlineMs: number): App {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { RequestParser } from "../src/transport/h1/parser.ts";
+import { RequestParser } from "../src/transport/h1/parser/parser.ts";
 import { TYPICAL_HEADERS } from "./_bench_request.ts";
 import { jsonPayload } from "./_load_tools.ts";
 

@@ -10,7 +10,7 @@
 
 import { App } from "../mod.ts";
 import { typicalGet } from "./_bench_request.ts";
-import { checkHeaderLimits } from "../src/header_limits.ts";
+import { checkHeaderLimits } from "../src/http/header_limits.ts";
 
 const hardened = new App();
 hardened.get("/users/:id", (ctx) => ctx.text(ctx.params.id));

@@ -9,9 +9,9 @@
  * @module
  */
 
-import { Router } from "../src/router.ts";
+import { Router } from "../src/router/router.ts";
 import { ROUTES as SHARED_ROUTES, samplePath } from "./_routes.ts";
-import { normalizePath, pathOf } from "../src/path.ts";
+import { normalizePath, pathOf } from "../src/router/path.ts";
 import { RegExpRouter } from "npm:hono@4/router/reg-exp-router";
 import { TrieRouter } from "npm:hono@4/router/trie-router";
 import { SmartRouter } from "npm:hono@4/router/smart-router";

@@ -8,10 +8,10 @@
  */
 
 import fc from "npm:fast-check@4";
-import { App } from "../src/app.ts";
-import { Body } from "../src/body.ts";
-import { HttpError } from "../src/errors.ts";
-import { DEFAULT_LIMITS, resolveLimits } from "../src/limits.ts";
+import { App } from "../src/app/app.ts";
+import { Body } from "../src/body/body.ts";
+import { HttpError } from "../src/http/errors.ts";
+import { DEFAULT_LIMITS, resolveLimits } from "../src/http/limits.ts";
 
 function numRuns(): number {
   try {

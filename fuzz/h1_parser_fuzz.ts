@@ -19,7 +19,7 @@ import {
   ParseError,
   type ParserLimits,
   RequestParser,
-} from "../src/transport/h1/parser.ts";
+} from "../src/transport/h1/parser/parser.ts";
 
 function fuzzRuns(): number {
   try {

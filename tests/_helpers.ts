@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { App } from "../src/app.ts";
+import type { App } from "../src/app/app.ts";
 
 /** A running Deno.serve server for an App. */
 export interface TestServer {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Servable } from "../types.ts";
+import type { Servable } from "./contract.ts";
 import type { H1Options } from "./h1/options.ts";
 
 /** TLS material as PEM text. */

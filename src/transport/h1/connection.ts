@@ -13,15 +13,15 @@
  * @module
  */
 
-import { HttpError, problem } from "../../errors.ts";
-import type { RejectReason } from "../../limits.ts";
-import type { ServeInfo } from "../../types.ts";
+import { HttpError, problem } from "../../http/errors.ts";
+import type { RejectReason } from "../../http/limits.ts";
+import type { ServeInfo } from "../contract.ts";
 import {
   ParseError,
   type ParserLimits,
   type RequestHead,
   RequestParser,
-} from "./parser.ts";
+} from "./parser/parser.ts";
 import { parseProxyHeader, PROXY_V2_MAX_PAYLOAD } from "./proxy_protocol.ts";
 import {
   problemBytes,
@@ -31,7 +31,7 @@ import {
   takeBuffer,
   type WriteInfo,
   writeStreamed,
-} from "./response_writer.ts";
+} from "./response/writer.ts";
 import { type BodyPump, H1Source } from "./source.ts";
 import type { Sweeper, Timed } from "./sweeper.ts";
 

@@ -5,15 +5,15 @@
  * @module
  */
 
-import type { RejectReason } from "../../limits.ts";
+import type { RejectReason } from "../../http/limits.ts";
 import type { Transport } from "../types.ts";
 import {
   type ConnectionShared,
   type H1App,
   H1Connection,
 } from "./connection.ts";
-import type { ConnectionMetrics } from "../../types.ts";
-import type { ParserLimits } from "./parser.ts";
+import type { ConnectionMetrics } from "../contract.ts";
+import type { ParserLimits } from "./parser/parser.ts";
 import { Sweeper, tickFor } from "./sweeper.ts";
 
 /** Everything {@linkcode H1Listener} needs, resolved and validated. */

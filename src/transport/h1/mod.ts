@@ -20,8 +20,8 @@
  * @module
  */
 
-import { DEFAULT_LIMITS } from "../../limits.ts";
-import type { Servable } from "../../types.ts";
+import { DEFAULT_LIMITS } from "../../http/limits.ts";
+import type { Servable } from "../contract.ts";
 import type {
   Transport,
   TransportFactory,

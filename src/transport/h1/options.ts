@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Limits } from "../../limits.ts";
+import type { Limits } from "../../http/limits.ts";
 
 /** Options of the h1 transport (also accepted by `serve()`). */
 export interface H1Options {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { RemoteAddr } from "../../types.ts";
+import type { RemoteAddr } from "../contract.ts";
 
 /** Longest version 1 header, CRLF included (the specification's bound). */
 export const PROXY_V1_MAX_BYTES = 107;

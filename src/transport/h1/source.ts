@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { RequestHead } from "./parser.ts";
-import type { RequestSource } from "../../types.ts";
+import type { RequestHead } from "./parser/parser.ts";
+import type { RequestSource } from "../contract.ts";
 
 /** Where an {@linkcode H1Source} pulls its body from: its connection. */
 export interface BodyPump {

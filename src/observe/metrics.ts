@@ -1,0 +1,368 @@
+/**
+ * The metrics registry of an App, exposed in the Prometheus text format 0.0.4
+ * and named after the OpenTelemetry HTTP semantic conventions.
+ *
+ * @module
+ */
+
+import type { RejectReason } from "../http/limits.ts";
+
+/**
+ * Default histogram buckets of `http_server_request_duration_seconds`, in
+ * seconds: the OpenTelemetry recommendation from 5 ms to 10 s.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_DURATION_BUCKETS } from "@palisade/server";
+ * DEFAULT_DURATION_BUCKETS[0]; // 0.005
+ * ```
+ */
+export const DEFAULT_DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.075,
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  1,
+  2.5,
+  5,
+  7.5,
+  10,
+]);
+
+/** Options for {@linkcode Metrics}. */
+export interface MetricsOptions {
+  /**
+   * Upper bounds, in seconds, of the buckets of the request duration
+   * histogram; finite, positive and strictly increasing. A `+Inf` bucket is
+   * always added. Default {@linkcode DEFAULT_DURATION_BUCKETS} (5 ms … 10 s).
+   * Requests slower than the last bound are counted only in `+Inf`.
+   */
+  buckets?: number[];
+}
+
+/**
+ * Methods reported as they are in `http_request_method`; any other method is
+ * reported as `_OTHER` (OpenTelemetry convention), so a client cannot create
+ * series by inventing methods.
+ */
+const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "CONNECT",
+  "OPTIONS",
+  "TRACE",
+  "PATCH",
+  "QUERY",
+]);
+
+/**
+ * Most distinct `reason` label values of `palisade_rejections_total`; further
+ * reasons are counted as `other`.
+ */
+const MAX_REASONS = 64;
+
+/** One series of the duration histogram. */
+class Series {
+  /** Per-bucket (not cumulative) counts; the last slot is `+Inf`. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  /** The rendered label set without `le`, e.g. `http_request_method="GET",...`. */
+  readonly labels: string;
+
+  constructor(buckets: number, labels: string) {
+    this.counts = new Float64Array(buckets + 1);
+    this.labels = labels;
+  }
+}
+
+/**
+ * A metrics registry: request durations by method, route and status, active
+ * requests, rejections, deadline expiries and connections. Every App has one
+ * as `app.metrics`; mount {@linkcode Metrics.prototype.handler} to expose it.
+ *
+ * Series are keyed by the route pattern (`/users/:id`, `""` when no route
+ * matched), never by the raw path, so the number of series stays bounded by
+ * the route table.
+ *
+ * @example Usage
+ * ```ts
+ * import { Metrics } from "@palisade/server";
+ * const metrics = new Metrics();
+ * metrics.record("GET", "/users/:id", 200, 0.012);
+ * metrics.text().includes("http_server_request_duration_seconds_count"); // true
+ * ```
+ */
+export class Metrics {
+  /**
+   * Requests being handled right now (`http_server_active_requests`). The App
+   * increments and decrements it directly.
+   */
+  active = 0;
+
+  readonly #bounds: Float64Array;
+  readonly #leText: string[];
+  /** route → method → status → series. */
+  readonly #series = new Map<string, Map<string, Map<number, Series>>>();
+  readonly #rejections = new Map<string, number>();
+  #deadlines = 0;
+  #connectionsActive = 0;
+  #connectionsTotal = 0;
+
+  /**
+   * Creates an empty registry.
+   *
+   * @throws {TypeError} when `buckets` is empty, not finite, not positive or
+   * not strictly increasing.
+   */
+  constructor(options?: MetricsOptions) {
+    const buckets = options?.buckets ?? DEFAULT_DURATION_BUCKETS;
+    if (buckets.length === 0) {
+      throw new TypeError("Metrics option buckets must not be empty");
+    }
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[i];
+      if (
+        typeof b !== "number" || !Number.isFinite(b) || b <= 0 ||
+        (i > 0 && b <= buckets[i - 1])
+      ) {
+        throw new TypeError(
+          `Metrics option buckets must be finite, positive and strictly increasing, got ${
+            String(b)
+          } at index ${i}`,
+        );
+      }
+    }
+    this.#bounds = Float64Array.from(buckets);
+    this.#leText = buckets.map(formatNumber);
+    this.#leText.push("+Inf");
+  }
+
+  /**
+   * Records one finished request in `http_server_request_duration_seconds`.
+   * Allocation-free once the (method, route, status) series exists.
+   *
+   * @param method Request method; unknown methods are recorded as `_OTHER`.
+   * @param route Matched route pattern, `""` when none matched.
+   * @param status Response status code.
+   * @param seconds Duration from the start of handling to the response.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * const metrics = new Metrics();
+   * metrics.record("POST", "/users", 201, 0.004);
+   * ```
+   */
+  record(method: string, route: string, status: number, seconds: number): void {
+    if (!KNOWN_METHODS.has(method)) method = "_OTHER";
+    let byMethod = this.#series.get(route);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.#series.set(route, byMethod);
+    }
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      byMethod.set(method, byStatus);
+    }
+    let series = byStatus.get(status);
+    if (series === undefined) {
+      series = new Series(
+        this.#bounds.length,
+        `http_request_method="${escapeLabel(method)}",http_route="${
+          escapeLabel(route)
+        }",http_response_status_code="${String(status)}"`,
+      );
+      byStatus.set(status, series);
+    }
+    if (!(seconds >= 0)) seconds = 0; // NaN or negative: a clock glitch
+    const bounds = this.#bounds;
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]) i++;
+    series.counts[i]++;
+    series.sum += seconds;
+    series.count++;
+  }
+
+  /**
+   * Counts one rejection in `palisade_rejections_total{reason}`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * const metrics = new Metrics();
+   * metrics.reject("body_too_large");
+   * ```
+   */
+  reject(reason: RejectReason): void {
+    const n = this.#rejections.get(reason);
+    if (n !== undefined) {
+      this.#rejections.set(reason, n + 1);
+    } else if (this.#rejections.size < MAX_REASONS) {
+      this.#rejections.set(reason, 1);
+    } else {
+      this.#rejections.set("other", (this.#rejections.get("other") ?? 0) + 1);
+    }
+  }
+
+  /**
+   * Counts one request whose deadline expired in
+   * `palisade_deadline_exceeded_total`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * new Metrics().deadlineExceeded();
+   * ```
+   */
+  deadlineExceeded(): void {
+    this.#deadlines++;
+  }
+
+  /**
+   * Counts an accepted connection (`palisade_connections_active` and
+   * `palisade_connections_total`); called by transports that see connections.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * const metrics = new Metrics();
+   * metrics.connectionOpened();
+   * metrics.connectionClosed();
+   * ```
+   */
+  connectionOpened(): void {
+    this.#connectionsActive++;
+    this.#connectionsTotal++;
+  }
+
+  /**
+   * Counts a closed connection in `palisade_connections_active`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * const metrics = new Metrics();
+   * metrics.connectionOpened();
+   * metrics.connectionClosed();
+   * ```
+   */
+  connectionClosed(): void {
+    this.#connectionsActive--;
+  }
+
+  /**
+   * Renders every metric in the Prometheus text exposition format 0.0.4.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * const metrics = new Metrics();
+   * metrics.text().startsWith("# HELP"); // true
+   * ```
+   */
+  text(): string {
+    const out: string[] = [];
+    const h = "http_server_request_duration_seconds";
+    out.push(
+      `# HELP ${h} Duration of HTTP server requests.`,
+      `# TYPE ${h} histogram`,
+    );
+    const le = this.#leText;
+    for (const byMethod of this.#series.values()) {
+      for (const byStatus of byMethod.values()) {
+        for (const s of byStatus.values()) {
+          let cumulative = 0;
+          for (let i = 0; i < le.length; i++) {
+            cumulative += s.counts[i];
+            out.push(
+              `${h}_bucket{${s.labels},le="${le[i]}"} ${
+                formatNumber(cumulative)
+              }`,
+            );
+          }
+          out.push(`${h}_sum{${s.labels}} ${formatNumber(s.sum)}`);
+          out.push(`${h}_count{${s.labels}} ${formatNumber(s.count)}`);
+        }
+      }
+    }
+    out.push(
+      "# HELP http_server_active_requests Number of active HTTP server requests.",
+      "# TYPE http_server_active_requests gauge",
+      `http_server_active_requests ${formatNumber(this.active)}`,
+      "# HELP palisade_rejections_total Requests and connections rejected, by reason.",
+      "# TYPE palisade_rejections_total counter",
+    );
+    for (const [reason, n] of this.#rejections) {
+      out.push(
+        `palisade_rejections_total{reason="${escapeLabel(reason)}"} ${
+          formatNumber(n)
+        }`,
+      );
+    }
+    out.push(
+      "# HELP palisade_deadline_exceeded_total Requests whose deadline expired.",
+      "# TYPE palisade_deadline_exceeded_total counter",
+      `palisade_deadline_exceeded_total ${formatNumber(this.#deadlines)}`,
+      "# HELP palisade_connections_active Open client connections.",
+      "# TYPE palisade_connections_active gauge",
+      `palisade_connections_active ${formatNumber(this.#connectionsActive)}`,
+      "# HELP palisade_connections_total Client connections accepted.",
+      "# TYPE palisade_connections_total counter",
+      `palisade_connections_total ${formatNumber(this.#connectionsTotal)}`,
+    );
+    return out.join("\n") + "\n";
+  }
+
+  /**
+   * Returns a handler answering with {@linkcode Metrics.prototype.text} as
+   * `text/plain; version=0.0.4; charset=utf-8`, to mount on a route.
+   *
+   * @example Usage
+   * ```ts
+   * import { App } from "@palisade/server";
+   * const app = new App();
+   * app.get("/metrics", app.metrics.handler());
+   * ```
+   */
+  handler(): () => Response {
+    return () =>
+      new Response(this.text(), {
+        headers: {
+          "content-type": "text/plain; version=0.0.4; charset=utf-8",
+          "cache-control": "no-store",
+        },
+      });
+  }
+}
+
+/** Escapes a label value: backslash, double quote and line feed. */
+function escapeLabel(value: string): string {
+  let out = "";
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x5c || c === 0x22 || c === 0x0a) {
+      out += value.slice(start, i) +
+        (c === 0x5c ? "\\\\" : c === 0x22 ? '\\"' : "\\n");
+      start = i + 1;
+    }
+  }
+  return start === 0 ? value : out + value.slice(start);
+}
+
+/** Formats a sample value as Prometheus (Go `strconv.ParseFloat`) reads it. */
+function formatNumber(n: number): string {
+  if (n === Infinity) return "+Inf";
+  if (n === -Infinity) return "-Inf";
+  return String(n);
+}

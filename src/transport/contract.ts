@@ -1,0 +1,77 @@
+/**
+ * Types shared by the App and the transports. Transports depend on these, not
+ * on the App or the router.
+ *
+ * @module
+ */
+
+import type { Limits, RejectReason } from "../http/limits.ts";
+
+/** Address of the peer of a connection. */
+export interface RemoteAddr {
+  /** IP address of the client (or of the trusted proxy's client). */
+  hostname: string;
+  /** Source port of the client, 0 when unknown. */
+  port: number;
+}
+
+/**
+ * What a transport tells the App about a request besides the request itself.
+ * Compatible with the second argument `Deno.serve` passes to its handler.
+ */
+export interface ServeInfo {
+  /** The address of the client connection. */
+  remoteAddr: Deno.NetAddr | { hostname: string; port: number };
+}
+
+/**
+ * A parsed request handed to the App by a transport that can avoid building a
+ * `Request` (the h1 engine). The transport has already enforced `urlBytes`,
+ * `headerBytes` and `headerCount`.
+ */
+export interface RequestSource {
+  /** Request method token, e.g. `"GET"`. */
+  readonly method: string;
+  /** Request target in origin form: path and optional query, e.g. `"/a?b=1"`. */
+  readonly target: string;
+  /** Value of a header (lower-case `name`), several values joined by `", "`; null when absent. */
+  header(name: string): string | null;
+  /** All header fields; may be built on first access. */
+  readonly headers: Headers;
+  /** The request body, or null when the request has none. */
+  readonly body: ReadableStream<Uint8Array> | null;
+  /** Aborts with an `AbortError` when the client disconnects. */
+  readonly signal: AbortSignal;
+  /** Builds a standard `Request` for this source; called at most once. */
+  toRequest(): Request;
+}
+
+/** A fetch-style handler: what `Deno.serve` calls. */
+export type FetchHandler = (
+  req: Request,
+  info?: ServeInfo,
+) => Response | Promise<Response>;
+
+/** Connection counters a transport reports (`palisade_connections_*`). */
+export interface ConnectionMetrics {
+  /** An accepted connection opened. */
+  connectionOpened(): void;
+  /** An accepted connection closed. */
+  connectionClosed(): void;
+}
+
+/**
+ * The surface of an App that transports and `serve()` use. `App` implements it.
+ */
+export interface Servable {
+  /** Standard fetch handler. */
+  fetch(req: Request, info?: ServeInfo): Response | Promise<Response>;
+  /** Handles a transport-parsed request without building a `Request` first. */
+  handle(src: RequestSource, info: ServeInfo): Response | Promise<Response>;
+  /** The App-wide limits; a transport enforces the URL and header ones itself. */
+  readonly limits?: Readonly<Limits>;
+  /** Counts a rejection made before any request existed and reports it to hooks. */
+  reject?(reason: RejectReason, status: number, detail: string): void;
+  /** Where a transport counts connections. */
+  readonly metrics?: ConnectionMetrics;
+}
