@@ -216,6 +216,7 @@ export class App implements Servable {
       streamEnded: (ctx, error) => this.#streamEnded(ctx, error),
       reject: (reason, status, detail, ctx) =>
         this.#reject(reason, status, detail, ctx),
+      metrics: this.#record ? this.metrics : undefined,
       remote: (ctx, peer) =>
         this.#trust === undefined
           ? peer

@@ -15,6 +15,7 @@ import {
   type StreamControl,
   type StreamSource,
 } from "./stream.ts";
+import type { Metrics } from "../observe/metrics.ts";
 import type {
   RemoteAddr,
   RequestSource,
@@ -32,6 +33,12 @@ export type Handler = (
   ctx: Context,
   next: Next,
 ) => Response | Promise<Response>;
+
+/**
+ * A middleware: a {@linkcode Handler} that works on any route, whatever its
+ * params and state types. Middleware factories return this type.
+ */
+export type Middleware = Handler;
 
 /** Response options accepted by the Context response helpers. */
 export interface ResponseOptions {
@@ -70,6 +77,33 @@ export interface ContextHost {
     ctx: Context | null,
   ): void;
   remote(ctx: Context, peer: RemoteAddr): RemoteAddr;
+  readonly metrics: Metrics | undefined;
+}
+
+/** Targets `validate()` can check; `ctx.valid(target)` returns the output. */
+export type ValidTarget =
+  | "json"
+  | "form"
+  | "query"
+  | "params"
+  | "headers"
+  | "cookies";
+
+let setValidImpl: (ctx: Context, target: ValidTarget, value: unknown) => void;
+let hostOf: (ctx: Context) => ContextHost;
+
+/** @internal Stores a validated value for `ctx.valid(target)`; for `validate()`. */
+export function setValid(
+  ctx: Context,
+  target: ValidTarget,
+  value: unknown,
+): void {
+  setValidImpl(ctx, target, value);
+}
+
+/** @internal The metrics registry of the App serving `ctx`, if it records metrics. */
+export function metricsOf(ctx: Context): Metrics | undefined {
+  return hostOf(ctx).metrics;
 }
 
 /** Per-route settings resolved at registration; internal. */
@@ -154,6 +188,14 @@ export class Context implements Inflight {
   #remote: RemoteAddr | undefined;
   #client: AbortSignal | undefined;
   #onClientAbort: (() => void) | undefined;
+  #valid: Partial<Record<ValidTarget, unknown>> | undefined;
+
+  static {
+    setValidImpl = (ctx, target, value) => {
+      (ctx.#valid ??= {})[target] = value;
+    };
+    hostOf = (ctx) => ctx.#host;
+  }
 
   /** @internal Created by the App only. */
   constructor(
@@ -251,6 +293,22 @@ export class Context implements Inflight {
   /** @internal The raw request body stream (for cancelling an unread body). */
   get _rawBody(): ReadableStream<Uint8Array> | null {
     return this.#req !== null ? this.#req.body : this.#src!.body;
+  }
+
+  /**
+   * The output of the `validate(target, schema)` middleware that ran for
+   * this request.
+   *
+   * @throws {TypeError} when no validator for `target` ran.
+   */
+  valid(target: ValidTarget): unknown {
+    const v = this.#valid;
+    if (v === undefined || !(target in v)) {
+      throw new TypeError(
+        `No validate("${target}", schema) middleware ran for this route`,
+      );
+    }
+    return v[target];
   }
 
   /** Per-request storage shared by middleware and handlers. */

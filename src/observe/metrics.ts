@@ -116,6 +116,7 @@ export class Metrics {
   #deadlines = 0;
   #connectionsActive = 0;
   #connectionsTotal = 0;
+  readonly #families = new Map<string, Family>();
 
   /**
    * Creates an empty registry.
@@ -261,6 +262,97 @@ export class Metrics {
   }
 
   /**
+   * Returns the counter family `name` (created on first call; later calls
+   * with the same name and kind return the same family, so several
+   * middleware instances share it). Used by middleware, the client and the
+   * proxy for their `palisade_*` and `http_client_*` metrics.
+   *
+   * @throws {TypeError} when `name` is not a valid metric name or is already
+   * registered as another kind or with other labels.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * const metrics = new Metrics();
+   * const limited = metrics.counter("palisade_rate_limited_total", "Requests refused by a rate limiter.", { labels: ["limiter"] });
+   * limited.inc({ limiter: "api" });
+   * ```
+   */
+  counter(name: string, help: string, options?: FamilyOptions): Counter {
+    return this.#family("counter", name, help, options) as Counter;
+  }
+
+  /**
+   * Returns the gauge family `name`; see {@linkcode Metrics.prototype.counter}.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * const g = new Metrics().gauge("palisade_websocket_connections_active", "Open WebSockets.");
+   * g.inc();
+   * g.dec();
+   * ```
+   */
+  gauge(name: string, help: string, options?: FamilyOptions): Gauge {
+    return this.#family("gauge", name, help, options) as Gauge;
+  }
+
+  /**
+   * Returns the histogram family `name`; see
+   * {@linkcode Metrics.prototype.counter}. `options.buckets` default to
+   * {@linkcode DEFAULT_DURATION_BUCKETS}.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * const h = new Metrics().histogram("http_client_request_duration_seconds", "Duration of HTTP client requests.", { labels: ["http_request_method"] });
+   * h.observe(0.05, { http_request_method: "GET" });
+   * ```
+   */
+  histogram(
+    name: string,
+    help: string,
+    options?: HistogramOptions,
+  ): Histogram {
+    return this.#family("histogram", name, help, options) as Histogram;
+  }
+
+  #family(
+    kind: FamilyKind,
+    name: string,
+    help: string,
+    options: HistogramOptions | undefined,
+  ): Family {
+    const labels = options?.labels ?? [];
+    const existing = this.#families.get(name);
+    if (existing !== undefined) {
+      if (existing.kind !== kind || existing.labels.join() !== labels.join()) {
+        throw new TypeError(
+          `Metric ${name} is already registered as a ${existing.kind} with labels [${
+            existing.labels.join(", ")
+          }]`,
+        );
+      }
+      return existing;
+    }
+    if (!METRIC_NAME.test(name) || BUILT_IN.has(name)) {
+      throw new TypeError(`Metric name ${name} is invalid or reserved`);
+    }
+    for (const l of labels) {
+      if (!LABEL_NAME.test(l) || l === "le") {
+        throw new TypeError(`Metric ${name} has the invalid label name ${l}`);
+      }
+    }
+    const family = kind === "histogram"
+      ? new Histogram(name, help, labels, options?.maxSeries, options?.buckets)
+      : kind === "gauge"
+      ? new Gauge(name, help, labels, options?.maxSeries)
+      : new Counter(name, help, labels, options?.maxSeries);
+    this.#families.set(name, family);
+    return family;
+  }
+
+  /**
    * Renders every metric in the Prometheus text exposition format 0.0.4.
    *
    * @example Usage
@@ -320,6 +412,7 @@ export class Metrics {
       "# TYPE palisade_connections_total counter",
       `palisade_connections_total ${formatNumber(this.#connectionsTotal)}`,
     );
+    for (const family of this.#families.values()) family.render(out);
     return out.join("\n") + "\n";
   }
 
@@ -365,4 +458,227 @@ function formatNumber(n: number): string {
   if (n === Infinity) return "+Inf";
   if (n === -Infinity) return "-Inf";
   return String(n);
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const BUILT_IN: ReadonlySet<string> = new Set([
+  "http_server_request_duration_seconds",
+  "http_server_active_requests",
+  "palisade_rejections_total",
+  "palisade_deadline_exceeded_total",
+  "palisade_connections_active",
+  "palisade_connections_total",
+]);
+/** Label value of the series that collects what is over `maxSeries`. */
+const OVERFLOW = "_other";
+
+type FamilyKind = "counter" | "gauge" | "histogram";
+
+/** Options of {@linkcode Metrics.prototype.counter} and {@linkcode Metrics.prototype.gauge}. */
+export interface FamilyOptions {
+  /** Label names, in the order they are rendered. Default none. */
+  labels?: readonly string[];
+  /**
+   * Most distinct label sets. Default 1000. Further label sets are counted
+   * in one series whose every label is `_other`, so label values taken from
+   * traffic cannot grow memory without bound.
+   */
+  maxSeries?: number;
+}
+
+/** Options of {@linkcode Metrics.prototype.histogram}. */
+export interface HistogramOptions extends FamilyOptions {
+  /** Bucket upper bounds in seconds. Default {@linkcode DEFAULT_DURATION_BUCKETS}. */
+  buckets?: readonly number[];
+}
+
+/** Label values by label name. */
+export type Labels = Readonly<Record<string, string>>;
+
+/** A metric family: one name, several label sets. */
+abstract class Family {
+  readonly name: string;
+  readonly help: string;
+  readonly labels: readonly string[];
+  abstract readonly kind: FamilyKind;
+  readonly #max: number;
+  protected readonly series = new Map<string, number[]>();
+  readonly #rendered = new Map<string, string>();
+
+  constructor(
+    name: string,
+    help: string,
+    labels: readonly string[],
+    maxSeries = 1000,
+  ) {
+    if (!Number.isSafeInteger(maxSeries) || maxSeries < 1) {
+      throw new TypeError(
+        `Metric ${name} option maxSeries must be a positive integer, got ${maxSeries}`,
+      );
+    }
+    this.name = name;
+    this.help = help;
+    this.labels = labels;
+    this.#max = maxSeries;
+  }
+
+  /** The value slots of the series for `labels`, created on first use. */
+  protected slots(labels: Labels | undefined, size: number): number[] {
+    const names = this.labels;
+    let key = "";
+    for (let i = 0; i < names.length; i++) {
+      key += (i === 0 ? "" : "\u0000") + (labels?.[names[i]] ?? "");
+    }
+    let slots = this.series.get(key);
+    if (slots !== undefined) return slots;
+    if (this.series.size >= this.#max) {
+      key = names.map(() => OVERFLOW).join("\u0000");
+      slots = this.series.get(key);
+      if (slots !== undefined) return slots;
+      labels = Object.fromEntries(names.map((n) => [n, OVERFLOW]));
+    }
+    slots = new Array<number>(size).fill(0);
+    this.series.set(key, slots);
+    this.#rendered.set(
+      key,
+      names.map((n) => `${n}="${escapeLabel(labels?.[n] ?? "")}"`).join(","),
+    );
+    return slots;
+  }
+
+  /** Appends the family's lines to `out`. */
+  render(out: string[]): void {
+    out.push(
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} ${this.kind}`,
+    );
+    for (const [key, slots] of this.series) {
+      this.renderSeries(out, this.#rendered.get(key)!, slots);
+    }
+  }
+
+  protected renderSeries(out: string[], labels: string, slots: number[]): void {
+    out.push(
+      `${this.name}${labels ? `{${labels}}` : ""} ${formatNumber(slots[0])}`,
+    );
+  }
+}
+
+/**
+ * A counter family from {@linkcode Metrics.prototype.counter}.
+ *
+ * @example Usage
+ * ```ts
+ * import { Metrics } from "@palisade/server";
+ * new Metrics().counter("palisade_shed_total", "Requests shed.", { labels: ["reason"] }).inc({ reason: "queue_full" });
+ * ```
+ */
+export class Counter extends Family {
+  /** Always `"counter"`. */
+  readonly kind = "counter";
+  /** Adds `by` (default 1, must not be negative) to the series of `labels`. */
+  inc(labels?: Labels, by = 1): void {
+    if (!(by >= 0)) return;
+    this.slots(labels, 1)[0] += by;
+  }
+  /** The current value of the series of `labels` (0 when never counted). */
+  value(labels?: Labels): number {
+    return this.slots(labels, 1)[0];
+  }
+}
+
+/**
+ * A gauge family from {@linkcode Metrics.prototype.gauge}.
+ *
+ * @example Usage
+ * ```ts
+ * import { Metrics } from "@palisade/server";
+ * new Metrics().gauge("palisade_upstream_healthy", "Upstream health.", { labels: ["upstream"] }).set(1, { upstream: "a" });
+ * ```
+ */
+export class Gauge extends Family {
+  /** Always `"gauge"`. */
+  readonly kind = "gauge";
+  /** Sets the series of `labels` to `value`. */
+  set(value: number, labels?: Labels): void {
+    this.slots(labels, 1)[0] = value;
+  }
+  /** Adds `by` (default 1) to the series of `labels`. */
+  inc(labels?: Labels, by = 1): void {
+    this.slots(labels, 1)[0] += by;
+  }
+  /** Subtracts `by` (default 1) from the series of `labels`. */
+  dec(labels?: Labels, by = 1): void {
+    this.slots(labels, 1)[0] -= by;
+  }
+  /** The current value of the series of `labels`. */
+  value(labels?: Labels): number {
+    return this.slots(labels, 1)[0];
+  }
+}
+
+/**
+ * A histogram family from {@linkcode Metrics.prototype.histogram}.
+ *
+ * @example Usage
+ * ```ts
+ * import { Metrics } from "@palisade/server";
+ * new Metrics().histogram("palisade_store_duration_seconds", "Store latency.").observe(0.001);
+ * ```
+ */
+export class Histogram extends Family {
+  /** Always `"histogram"`. */
+  readonly kind = "histogram";
+  readonly #bounds: readonly number[];
+
+  /** Creates the family; use {@linkcode Metrics.prototype.histogram}. */
+  constructor(
+    name: string,
+    help: string,
+    labels: readonly string[],
+    maxSeries?: number,
+    buckets: readonly number[] = DEFAULT_DURATION_BUCKETS,
+  ) {
+    super(name, help, labels, maxSeries);
+    this.#bounds = buckets;
+  }
+
+  /** Records `value` (seconds) in the series of `labels`. */
+  observe(value: number, labels?: Labels): void {
+    const bounds = this.#bounds;
+    // slots: per-bucket counts (+Inf last), then sum, then count.
+    const slots = this.slots(labels, bounds.length + 3);
+    if (!(value >= 0)) value = 0;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]) i++;
+    slots[i]++;
+    slots[bounds.length + 1] += value;
+    slots[bounds.length + 2]++;
+  }
+
+  /** How many values the series of `labels` has recorded. */
+  count(labels?: Labels): number {
+    return this.slots(labels, this.#bounds.length + 3)[this.#bounds.length + 2];
+  }
+
+  protected override renderSeries(
+    out: string[],
+    labels: string,
+    slots: number[],
+  ): void {
+    const n = this.#bounds.length;
+    const sep = labels ? labels + "," : "";
+    let cumulative = 0;
+    for (let i = 0; i <= n; i++) {
+      cumulative += slots[i];
+      const le = i === n ? "+Inf" : formatNumber(this.#bounds[i]);
+      out.push(
+        `${this.name}_bucket{${sep}le="${le}"} ${formatNumber(cumulative)}`,
+      );
+    }
+    const braces = labels ? `{${labels}}` : "";
+    out.push(`${this.name}_sum${braces} ${formatNumber(slots[n + 1])}`);
+    out.push(`${this.name}_count${braces} ${formatNumber(slots[n + 2])}`);
+  }
 }

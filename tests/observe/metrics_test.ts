@@ -196,3 +196,70 @@ Deno.test("metrics: handler() serves the text with the exposition content type",
   );
   assert.equal(await res.text(), m.text());
 });
+
+Deno.test("metrics: counter, gauge and histogram families render and share by name", () => {
+  const m = new Metrics();
+  const c = m.counter("palisade_shed_total", "Requests shed.", {
+    labels: ["reason"],
+  });
+  c.inc({ reason: "queue_full" });
+  m.counter("palisade_shed_total", "Requests shed.", { labels: ["reason"] })
+    .inc({ reason: "queue_full" }, 2);
+  const g = m.gauge("palisade_ws_active", "Open sockets.");
+  g.inc();
+  g.inc();
+  g.dec();
+  const h = m.histogram("palisade_store_seconds", "Store latency.", {
+    labels: ["store"],
+    buckets: [0.001, 0.01],
+  });
+  h.observe(0.0005, { store: "redis" });
+  h.observe(0.5, { store: "redis" });
+  const { samples, types } = parseExposition(m.text());
+  assert.equal(types.get("palisade_shed_total"), "counter");
+  assert.equal(types.get("palisade_ws_active"), "gauge");
+  assert.equal(types.get("palisade_store_seconds"), "histogram");
+  assert.equal(
+    one(samples, "palisade_shed_total", { reason: "queue_full" }),
+    3,
+  );
+  assert.equal(one(samples, "palisade_ws_active"), 1);
+  assert.equal(
+    one(samples, "palisade_store_seconds_bucket", {
+      store: "redis",
+      le: "0.001",
+    }),
+    1,
+  );
+  assert.equal(
+    one(samples, "palisade_store_seconds_bucket", {
+      store: "redis",
+      le: "+Inf",
+    }),
+    2,
+  );
+  assert.equal(
+    one(samples, "palisade_store_seconds_count", { store: "redis" }),
+    2,
+  );
+  assert.throws(
+    () => m.gauge("palisade_shed_total", "x"),
+    /already registered as a counter/,
+  );
+  assert.throws(
+    () => m.counter("http_server_active_requests", "x"),
+    /reserved/,
+  );
+});
+
+Deno.test("metrics: a family's label sets are bounded by maxSeries", () => {
+  const m = new Metrics();
+  const c = m.counter("palisade_x_total", "X.", {
+    labels: ["k"],
+    maxSeries: 3,
+  });
+  for (let i = 0; i < 100; i++) c.inc({ k: `v${i}` });
+  const { samples } = parseExposition(m.text());
+  assert.equal(find(samples, "palisade_x_total").length, 4);
+  assert.equal(one(samples, "palisade_x_total", { k: "_other" }), 97);
+});
