@@ -503,7 +503,7 @@ abstract class Family {
   readonly labels: readonly string[];
   abstract readonly kind: FamilyKind;
   readonly #max: number;
-  protected readonly series = new Map<string, number[]>();
+  protected readonly series: Map<string, number[]> = new Map();
   readonly #rendered = new Map<string, string>();
 
   constructor(
@@ -576,7 +576,7 @@ abstract class Family {
  */
 export class Counter extends Family {
   /** Always `"counter"`. */
-  readonly kind = "counter";
+  readonly kind: "counter" = "counter";
   /** Adds `by` (default 1, must not be negative) to the series of `labels`. */
   inc(labels?: Labels, by = 1): void {
     if (!(by >= 0)) return;
@@ -599,7 +599,7 @@ export class Counter extends Family {
  */
 export class Gauge extends Family {
   /** Always `"gauge"`. */
-  readonly kind = "gauge";
+  readonly kind: "gauge" = "gauge";
   /** Sets the series of `labels` to `value`. */
   set(value: number, labels?: Labels): void {
     this.slots(labels, 1)[0] = value;
@@ -629,7 +629,7 @@ export class Gauge extends Family {
  */
 export class Histogram extends Family {
   /** Always `"histogram"`. */
-  readonly kind = "histogram";
+  readonly kind: "histogram" = "histogram";
   readonly #bounds: readonly number[];
 
   /** Creates the family; use {@linkcode Metrics.prototype.histogram}. */
