@@ -25,10 +25,12 @@ export {
 export {
   Context,
   type Handler,
+  type Middleware,
   type Next,
   type RedirectOptions,
   type ResponseOptions,
   type SseOptions,
+  type ValidTarget,
 } from "./src/context/context.ts";
 export type {
   SseMessage,
@@ -65,7 +67,15 @@ export {
 export { parseJson } from "./src/body/json.ts";
 export { parseMultipart, parseUrlEncoded } from "./src/body/form.ts";
 export {
+  Counter,
   DEFAULT_DURATION_BUCKETS,
+  type FamilyKind,
+  type FamilyOptions,
+  Gauge,
+  Histogram,
+  type HistogramOptions,
+  type Labels,
+  MetricFamily,
   Metrics,
   type MetricsOptions,
 } from "./src/observe/metrics.ts";

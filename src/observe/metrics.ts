@@ -116,7 +116,7 @@ export class Metrics {
   #deadlines = 0;
   #connectionsActive = 0;
   #connectionsTotal = 0;
-  readonly #families = new Map<string, Family>();
+  readonly #families = new Map<string, MetricFamily>();
 
   /**
    * Creates an empty registry.
@@ -322,7 +322,7 @@ export class Metrics {
     name: string,
     help: string,
     options: HistogramOptions | undefined,
-  ): Family {
+  ): MetricFamily {
     const labels = options?.labels ?? [];
     const existing = this.#families.get(name);
     if (existing !== undefined) {
@@ -473,7 +473,8 @@ const BUILT_IN: ReadonlySet<string> = new Set([
 /** Label value of the series that collects what is over `maxSeries`. */
 const OVERFLOW = "_other";
 
-type FamilyKind = "counter" | "gauge" | "histogram";
+/** The kinds of metric family. */
+export type FamilyKind = "counter" | "gauge" | "histogram";
 
 /** Options of {@linkcode Metrics.prototype.counter} and {@linkcode Metrics.prototype.gauge}. */
 export interface FamilyOptions {
@@ -496,16 +497,22 @@ export interface HistogramOptions extends FamilyOptions {
 /** Label values by label name. */
 export type Labels = Readonly<Record<string, string>>;
 
-/** A metric family: one name, several label sets. */
-abstract class Family {
+/** A metric family: one name, several label sets; see {@linkcode Metrics.prototype.counter}. */
+export abstract class MetricFamily {
+  /** The metric name, e.g. `palisade_shed_total`. */
   readonly name: string;
+  /** The `# HELP` text. */
   readonly help: string;
+  /** Label names in rendering order. */
   readonly labels: readonly string[];
+  /** Counter, gauge or histogram. */
   abstract readonly kind: FamilyKind;
   readonly #max: number;
+  /** Value slots by label-set key. */
   protected readonly series: Map<string, number[]> = new Map();
   readonly #rendered = new Map<string, string>();
 
+  /** Creates the family; use {@linkcode Metrics.prototype.counter} and its siblings. */
   constructor(
     name: string,
     help: string,
@@ -558,7 +565,12 @@ abstract class Family {
     }
   }
 
-  protected renderSeries(out: string[], labels: string, slots: number[]): void {
+  /** Appends the lines of one series. */
+  protected renderSeries(
+    out: string[],
+    labels: string,
+    slots: number[],
+  ): void {
     out.push(
       `${this.name}${labels ? `{${labels}}` : ""} ${formatNumber(slots[0])}`,
     );
@@ -574,7 +586,7 @@ abstract class Family {
  * new Metrics().counter("palisade_shed_total", "Requests shed.", { labels: ["reason"] }).inc({ reason: "queue_full" });
  * ```
  */
-export class Counter extends Family {
+export class Counter extends MetricFamily {
   /** Always `"counter"`. */
   readonly kind: "counter" = "counter";
   /** Adds `by` (default 1, must not be negative) to the series of `labels`. */
@@ -597,7 +609,7 @@ export class Counter extends Family {
  * new Metrics().gauge("palisade_upstream_healthy", "Upstream health.", { labels: ["upstream"] }).set(1, { upstream: "a" });
  * ```
  */
-export class Gauge extends Family {
+export class Gauge extends MetricFamily {
   /** Always `"gauge"`. */
   readonly kind: "gauge" = "gauge";
   /** Sets the series of `labels` to `value`. */
@@ -627,7 +639,7 @@ export class Gauge extends Family {
  * new Metrics().histogram("palisade_store_duration_seconds", "Store latency.").observe(0.001);
  * ```
  */
-export class Histogram extends Family {
+export class Histogram extends MetricFamily {
   /** Always `"histogram"`. */
   readonly kind: "histogram" = "histogram";
   readonly #bounds: readonly number[];
@@ -662,6 +674,7 @@ export class Histogram extends Family {
     return this.slots(labels, this.#bounds.length + 3)[this.#bounds.length + 2];
   }
 
+  /** Appends the bucket, sum and count lines of one series. */
   protected override renderSeries(
     out: string[],
     labels: string,
