@@ -7,6 +7,17 @@
  */
 
 import type { RemoteAddr } from "../transport/contract.ts";
+import {
+  formatIp,
+  inAnyRange,
+  type Ip,
+  type IpRange,
+  parseDecimal,
+  parseIp,
+  parseIp4,
+  parseIp6,
+  parseRange,
+} from "./ip.ts";
 
 /** Options for {@linkcode resolveClientAddr}. */
 export interface TrustProxyOptions {
@@ -35,63 +46,23 @@ export interface TrustProxyOptions {
  */
 const MAX_HOPS = 32;
 
-/**
- * An address as 8 hextets; IPv4 is stored `::ffff:`-mapped. A plain array:
- * allocating a small typed array costs microseconds in Deno.
- */
-type Ip = number[];
+const compiled = new WeakMap<TrustProxyOptions, IpRange[]>();
 
-interface Range {
-  ip: Ip;
-  /** Prefix length in bits over the 128-bit form. */
-  bits: number;
-}
-
-const compiled = new WeakMap<TrustProxyOptions, Range[]>();
-
-function compile(trust: TrustProxyOptions): Range[] {
+function compile(trust: TrustProxyOptions): IpRange[] {
   let ranges = compiled.get(trust);
   if (ranges !== undefined) return ranges;
   ranges = [];
   for (const entry of trust.proxies) {
-    const slash = entry.indexOf("/");
-    const addr = slash === -1 ? entry : entry.slice(0, slash);
-    const ip = parseIp(addr);
-    let bits = 128;
-    if (ip !== null && slash !== -1) {
-      const max = addr.indexOf(":") === -1 ? 32 : 128;
-      const n = parseDecimal(entry, slash + 1, entry.length, max);
-      bits = n < 0 ? -1 : max === 32 ? n + 96 : n;
-    }
-    if (ip === null || bits < 0) {
+    const range = parseRange(entry);
+    if (range === null) {
       throw new TypeError(
         `Trusted proxy "${entry}" is not an IP address or CIDR range`,
       );
     }
-    ranges.push({ ip, bits });
+    ranges.push(range);
   }
   compiled.set(trust, ranges);
   return ranges;
-}
-
-function isTrusted(ranges: Range[], ip: Ip): boolean {
-  for (const r of ranges) {
-    if (inRange(r, ip)) return true;
-  }
-  return false;
-}
-
-function inRange(r: Range, ip: Ip): boolean {
-  let bits = r.bits;
-  for (let i = 0; i < 8 && bits > 0; i++, bits -= 16) {
-    if (bits >= 16) {
-      if (r.ip[i] !== ip[i]) return false;
-    } else {
-      const mask = (0xffff << (16 - bits)) & 0xffff;
-      return (r.ip[i] & mask) === (ip[i] & mask);
-    }
-  }
-  return true;
 }
 
 /**
@@ -122,7 +93,7 @@ export function resolveClientAddr(
 ): RemoteAddr {
   const ranges = compile(trust);
   const peerIp = parseIp(peer.hostname);
-  if (peerIp === null || !isTrusted(ranges, peerIp)) return peer;
+  if (peerIp === null || !inAnyRange(ranges, peerIp)) return peer;
   if (trust.header === "forwarded") {
     const value = header("forwarded");
     return value === null ? peer : walkForwarded(value, ranges, peer);
@@ -131,14 +102,18 @@ export function resolveClientAddr(
   return value === null ? peer : walkXff(value, ranges, peer);
 }
 
-function walkXff(value: string, ranges: Range[], peer: RemoteAddr): RemoteAddr {
+function walkXff(
+  value: string,
+  ranges: IpRange[],
+  peer: RemoteAddr,
+): RemoteAddr {
   let end = value.length;
   let last: RemoteAddr | null = null;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
     const comma = end === 0 ? -1 : value.lastIndexOf(",", end - 1);
     const node = parseNode(value, comma + 1, end);
     if (node === null) return peer;
-    if (!isTrusted(ranges, node.ip)) return toAddr(node);
+    if (!inAnyRange(ranges, node.ip)) return toAddr(node);
     last = toAddr(node);
     if (comma === -1) break;
     end = comma;
@@ -151,7 +126,7 @@ const FOR_RING = new Int32Array(MAX_HOPS * 2);
 
 function walkForwarded(
   value: string,
-  ranges: Range[],
+  ranges: IpRange[],
   peer: RemoteAddr,
 ): RemoteAddr {
   // One left-to-right pass finds element boundaries (quotes may hide commas);
@@ -225,7 +200,7 @@ function walkForwarded(
     }
     const node = parseNode(value, s, e);
     if (node === null) return peer;
-    if (!isTrusted(ranges, node.ip)) return toAddr(node);
+    if (!inAnyRange(ranges, node.ip)) return toAddr(node);
     last = toAddr(node);
   }
   return last ?? peer;
@@ -276,172 +251,4 @@ function toAddr(node: Node): RemoteAddr {
 
 function isOws(c: number): boolean {
   return c === 0x20 || c === 0x09;
-}
-
-/** Parses a non-negative decimal of at most `max` in `s[start:end]`; -1 when invalid. */
-function parseDecimal(
-  s: string,
-  start: number,
-  end: number,
-  max: number,
-): number {
-  if (start >= end || end - start > 5) return -1;
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    const d = s.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n > max ? -1 : n;
-}
-
-/** Parses an IPv4 or IPv6 address (no brackets, port or zone); null when invalid. */
-function parseIp(s: string): Ip | null {
-  return s.indexOf(":") === -1
-    ? parseIp4(s, 0, s.length)
-    : parseIp6(s, 0, s.length);
-}
-
-function isV4(ip: Ip): boolean {
-  return ip[0] === 0 && ip[1] === 0 && ip[2] === 0 && ip[3] === 0 &&
-    ip[4] === 0 && ip[5] === 0xffff;
-}
-
-/** Parses dotted-quad IPv4 into its `::ffff:`-mapped form; no leading zeros. */
-function parseIp4(s: string, start: number, end: number): Ip | null {
-  const out = [0, 0, 0, 0, 0, 0xffff, 0, 0];
-  return parseIp4Into(s, start, end, out, 6) ? out : null;
-}
-
-function parseIp4Into(
-  s: string,
-  start: number,
-  end: number,
-  out: Ip,
-  at: number,
-): boolean {
-  let octets = 0;
-  let value = 0;
-  let digits = 0;
-  let hi = 0;
-  for (let i = start; i <= end; i++) {
-    const c = i < end ? s.charCodeAt(i) : 0x2e;
-    if (c === 0x2e) {
-      if (digits === 0 || octets === 4) return false;
-      if (octets % 2 === 0) hi = value;
-      else out[at + (octets >> 1)] = (hi << 8) | value;
-      octets++;
-      value = 0;
-      digits = 0;
-      continue;
-    }
-    const d = c - 0x30;
-    if (d < 0 || d > 9) return false;
-    if (digits > 0 && value === 0) return false; // leading zero
-    value = value * 10 + d;
-    if (value > 255) return false;
-    digits++;
-  }
-  return octets === 4;
-}
-
-/** Parses an IPv6 address, with `::` and an optional dotted-quad tail. */
-function parseIp6(s: string, start: number, end: number): Ip | null {
-  if (end - start < 2 || end - start > 45) return null;
-  const out = [0, 0, 0, 0, 0, 0, 0, 0];
-  let n = 0; // hextets written
-  let gap = -1; // index where "::" was
-  let i = start;
-  if (s.charCodeAt(i) === 0x3a) {
-    if (s.charCodeAt(i + 1) !== 0x3a) return null;
-    gap = 0;
-    i += 2;
-    if (i === end) return out;
-  }
-  while (i < end) {
-    if (n === 8) return null;
-    // One group: hex digits, or a dotted-quad tail.
-    let value = 0;
-    let digits = 0;
-    let j = i;
-    for (; j < end; j++) {
-      const c = s.charCodeAt(j);
-      const h = hexValue(c);
-      if (h < 0) break;
-      value = (value << 4) | h;
-      digits++;
-      if (digits > 4) return null;
-    }
-    if (j < end && s.charCodeAt(j) === 0x2e) {
-      if (n > 6) return null;
-      if (!parseIp4Into(s, i, end, out, n)) return null;
-      n += 2;
-      i = end;
-      break;
-    }
-    if (digits === 0) return null;
-    out[n++] = value;
-    if (j === end) {
-      i = end;
-      break;
-    }
-    if (s.charCodeAt(j) !== 0x3a) return null;
-    if (j + 1 < end && s.charCodeAt(j + 1) === 0x3a) {
-      if (gap !== -1) return null;
-      gap = n;
-      i = j + 2;
-      if (i === end) break;
-    } else {
-      i = j + 1;
-      if (i === end) return null; // trailing single colon
-    }
-  }
-  if (gap === -1) return n === 8 ? out : null;
-  if (n === 8) return null; // "::" must stand for at least one group
-  const move = n - gap;
-  for (let k = 1; k <= move; k++) {
-    out[8 - k] = out[n - k];
-    out[n - k] = 0;
-  }
-  return out;
-}
-
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
-  return -1;
-}
-
-/** Formats an address: dotted quad for IPv4 (and mapped), RFC 5952 for IPv6. */
-function formatIp(ip: Ip): string {
-  if (isV4(ip)) {
-    return `${ip[6] >> 8}.${ip[6] & 0xff}.${ip[7] >> 8}.${ip[7] & 0xff}`;
-  }
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (ip[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && ip[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  let out = "";
-  for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      out += "::";
-      i += bestLen - 1;
-      continue;
-    }
-    if (out.length > 0 && !out.endsWith(":")) out += ":";
-    out += ip[i].toString(16);
-  }
-  return out;
 }
