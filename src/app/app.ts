@@ -11,6 +11,7 @@ import {
   type ContextHost,
   type Handler,
   type RouteConfig,
+  type TrackedSocket,
 } from "../context/context.ts";
 import { type DeadlineList, InflightRegistry } from "./inflight.ts";
 import { HttpError, problem } from "../http/errors.ts";
@@ -185,6 +186,8 @@ export class App implements Servable {
   #fallback: RouteEntry | null = null;
   #registry = new InflightRegistry();
   #draining = false;
+  #sockets = new Set<TrackedSocket>();
+  #socketWaiters: (() => void)[] = [];
   #defaultList: DeadlineList;
   #host: ContextHost;
 
@@ -217,6 +220,16 @@ export class App implements Servable {
       reject: (reason, status, detail, ctx) =>
         this.#reject(reason, status, detail, ctx),
       metrics: this.#record ? this.metrics : undefined,
+      track: (socket) => {
+        this.#sockets.add(socket);
+        return () => {
+          if (this.#sockets.delete(socket) && this.#sockets.size === 0) {
+            const waiters = this.#socketWaiters;
+            this.#socketWaiters = [];
+            for (const w of waiters) w();
+          }
+        };
+      },
       remote: (ctx, peer) =>
         this.#trust === undefined
           ? peer
@@ -938,6 +951,7 @@ export class App implements Servable {
       const ctx = item as Context;
       if (ctx._phase === 1) ctx._stream?.finish(reason);
     });
+    for (const socket of [...this.#sockets]) socket.goingAway();
   }
 
   /**
@@ -949,8 +963,11 @@ export class App implements Servable {
    * await new App().idle();
    * ```
    */
-  idle(): Promise<void> {
-    return this.#registry.idle();
+  async idle(): Promise<void> {
+    await this.#registry.idle();
+    while (this.#sockets.size > 0) {
+      await new Promise<void>((r) => this.#socketWaiters.push(r));
+    }
   }
 
   /**
@@ -966,6 +983,7 @@ export class App implements Servable {
    */
   abortAll(reason: unknown = shutdownReason()): number {
     let n = 0;
+    for (const socket of [...this.#sockets]) socket.terminate();
     this.#registry.forEach((item) => {
       const ctx = item as Context;
       if (ctx._phase === 2) return;

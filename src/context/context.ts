@@ -20,6 +20,7 @@ import type {
   RemoteAddr,
   RequestSource,
   ServeInfo,
+  UpgradedSocket,
 } from "../transport/contract.ts";
 
 /** Calls the next middleware or handler of the chain and returns its response. */
@@ -78,6 +79,18 @@ export interface ContextHost {
   ): void;
   remote(ctx: Context, peer: RemoteAddr): RemoteAddr;
   readonly metrics: Metrics | undefined;
+  track(socket: TrackedSocket): () => void;
+}
+
+/**
+ * A long-lived connection taken over from a request (a WebSocket), which
+ * the App ends at shutdown. Internal; `upgradeWebSocket` implements it.
+ */
+export interface TrackedSocket {
+  /** Graceful shutdown began: start a clean close (WebSocket: 1001). */
+  goingAway(): void;
+  /** The grace period ran out: close now. */
+  terminate(): void;
 }
 
 /** Targets `validate()` can check; `ctx.valid(target)` returns the output. */
@@ -91,6 +104,7 @@ export type ValidTarget =
 
 let setValidImpl: (ctx: Context, target: ValidTarget, value: unknown) => void;
 let hostOf: (ctx: Context) => ContextHost;
+let srcOf: (ctx: Context) => RequestSource | null;
 
 /** @internal Stores a validated value for `ctx.valid(target)`; for `validate()`. */
 export function setValid(
@@ -99,6 +113,26 @@ export function setValid(
   value: unknown,
 ): void {
   setValidImpl(ctx, target, value);
+}
+
+/**
+ * @internal The transport's connection handover for `ctx` (h1 engine), or
+ * undefined when the request came from `Deno.serve`, `app.request()` or
+ * another transport that cannot hand its connection over.
+ */
+export function upgradeOf(
+  ctx: Context,
+): ((onSocket: (socket: UpgradedSocket) => void) => void) | undefined {
+  const src = srcOf(ctx);
+  return src?.upgrade === undefined ? undefined : src.upgrade.bind(src);
+}
+
+/**
+ * @internal Registers a long-lived socket taken over from `ctx` with its
+ * App, for graceful shutdown; returns the function to call once it closed.
+ */
+export function trackSocket(ctx: Context, socket: TrackedSocket): () => void {
+  return hostOf(ctx).track(socket);
 }
 
 /** @internal The metrics registry of the App serving `ctx`, if it records metrics. */
@@ -195,6 +229,7 @@ export class Context implements Inflight {
       (ctx.#valid ??= {})[target] = value;
     };
     hostOf = (ctx) => ctx.#host;
+    srcOf = (ctx) => ctx.#src;
   }
 
   /** @internal Created by the App only. */

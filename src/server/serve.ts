@@ -335,8 +335,7 @@ class RunningServer implements Server {
     ]);
     clearTimeout(timer);
 
-    let aborted = 0;
-    if (app.inflight > 0) aborted = app.abortAll(shutdownReason());
+    const aborted = app.abortAll(shutdownReason());
     if (aborted > 0) await within(this.#transport.finished, FLUSH_MS);
     await within(this.#transport.close(), CLOSE_WAIT_MS);
     return {

@@ -44,6 +44,27 @@ export interface RequestSource {
   readonly signal: AbortSignal;
   /** Builds a standard `Request` for this source; called at most once. */
   toRequest(): Request;
+  /**
+   * Present on transports that can hand their connection over after a
+   * `101 Switching Protocols` response (the h1 engine). Registers
+   * `onSocket`, called once the 101 head has been written; the handler must
+   * then return a Response with status 101 and the upgrade headers.
+   */
+  upgrade?(onSocket: (socket: UpgradedSocket) => void): void;
+}
+
+/**
+ * A connection handed over by a transport after a 101 response: raw bytes in
+ * both directions. The transport's timeouts no longer apply; the connection
+ * still counts against `maxConnections` until closed.
+ */
+export interface UpgradedSocket {
+  /** Reads into `buf`: the number of bytes read, or null at the end. */
+  read(buf: Uint8Array): Promise<number | null>;
+  /** Writes all of `bytes`; rejects when the connection is gone. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Closes the connection; safe to call twice. */
+  close(): void;
 }
 
 /** A fetch-style handler: what `Deno.serve` calls. */

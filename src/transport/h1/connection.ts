@@ -29,9 +29,11 @@ import {
   serializeFixed,
   type Sink,
   takeBuffer,
+  upgradeHead,
   type WriteInfo,
   writeStreamed,
 } from "./response/writer.ts";
+import type { UpgradedSocket } from "../contract.ts";
 import { type BodyPump, H1Source } from "./source.ts";
 import type { Sweeper, Timed } from "./sweeper.ts";
 
@@ -134,6 +136,8 @@ export class H1Connection implements Timed, BodyPump, Sink {
   #reading: Promise<boolean> | null = null;
   #eof = false;
   #closed = false;
+  /** The connection was handed over after a 101 response. */
+  #upgraded = false;
   #src: H1Source | null = null;
   #body = B_DONE;
   #bodyRead = 0;
@@ -235,6 +239,15 @@ export class H1Connection implements Timed, BodyPump, Sink {
           res.body?.cancel().catch(() => {});
           return;
         }
+        if (res.status === 101) {
+          const onSocket = src.onUpgrade;
+          if (onSocket !== null && this.#body === B_DONE && !s.draining) {
+            await this.#handOver(res, onSocket);
+            return;
+          }
+          res.body?.cancel().catch(() => {});
+          res = problem(500);
+        }
 
         // Write the response.
         info.head = head.method === "HEAD";
@@ -285,8 +298,63 @@ export class H1Connection implements Timed, BodyPump, Sink {
     } catch {
       // Unexpected failure of this connection: close it, keep the server.
     } finally {
+      if (!this.#upgraded) {
+        this.#close();
+        this.#recycle();
+      }
+    }
+  }
+
+  /**
+   * Writes the 101 head and hands the connection to `onSocket`: the parser,
+   * the timeouts and the read buffer are no longer used by this connection,
+   * which stays counted until the socket is closed.
+   */
+  async #handOver(
+    res: Response,
+    onSocket: (socket: UpgradedSocket) => void,
+  ): Promise<void> {
+    this.#timeout = T_WRITE;
+    this.deadline = this.#shared.sweeper.after(this.#shared.bodyTimeoutMs);
+    try {
+      await this.write(upgradeHead(res, this.#shared.sweeper.now));
+    } catch {
+      return; // #close runs in run()'s finally
+    }
+    if (this.#closed) return;
+    this.#upgraded = true;
+    this.#src = null;
+    this.deadline = 0;
+    this.#timeout = T_NONE;
+    this.#shared.sweeper.delete(this);
+    this.#lent = true; // the read buffer now belongs to the socket
+    let rest = this.#chunk.subarray(this.#pos).slice();
+    let pending = this.#reading;
+    const conn = this.#conn;
+    const socket: UpgradedSocket = {
+      read: async (buf) => {
+        if (rest.length === 0 && pending !== null) {
+          const p = pending;
+          pending = null;
+          if (!(await p)) return null;
+          rest = this.#chunk.subarray(this.#pos).slice();
+        }
+        if (rest.length > 0) {
+          const n = Math.min(buf.length, rest.length);
+          buf.set(rest.subarray(0, n));
+          rest = rest.subarray(n);
+          return n;
+        }
+        if (this.#closed) return null;
+        return await conn.read(buf);
+      },
+      write: (bytes) => this.write(bytes),
+      close: () => this.#close(),
+    };
+    try {
+      onSocket(socket);
+    } catch {
       this.#close();
-      this.#recycle();
     }
   }
 

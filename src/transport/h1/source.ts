@@ -7,7 +7,7 @@
  */
 
 import type { RequestHead } from "./parser/parser.ts";
-import type { RequestSource } from "../contract.ts";
+import type { RequestSource, UpgradedSocket } from "../contract.ts";
 
 /** Where an {@linkcode H1Source} pulls its body from: its connection. */
 export interface BodyPump {
@@ -43,6 +43,8 @@ export class H1Source implements RequestSource {
   #headers: Headers | undefined;
   #body: ReadableStream<Uint8Array> | null | undefined;
   #ac: AbortController | undefined;
+  /** The handler's upgrade callback, if it asked for the connection. */
+  onUpgrade: ((socket: UpgradedSocket) => void) | null = null;
 
   /**
    * Wraps `head`; body bytes come from `pump`. `scheme` and `fallbackHost`
@@ -120,6 +122,11 @@ export class H1Source implements RequestSource {
       }
     }
     return this.#body;
+  }
+
+  /** Asks for the connection after a 101 response; see `RequestSource.upgrade`. */
+  upgrade(onSocket: (socket: UpgradedSocket) => void): void {
+    this.onUpgrade = onSocket;
   }
 
   /** Aborts with an `AbortError` when the client disconnects. */

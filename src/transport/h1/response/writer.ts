@@ -37,6 +37,7 @@ const encoder = new TextEncoder();
 const noop = (): void => {};
 
 const REASONS: Record<number, string> = {
+  101: "Switching Protocols",
   200: "OK",
   201: "Created",
   202: "Accepted",
@@ -462,6 +463,28 @@ async function writeChunk(sink: Sink, chunk: Uint8Array): Promise<void> {
   await sink.write(encoder.encode(prefix));
   await sink.write(chunk);
   await sink.write(CRLF);
+}
+
+/**
+ * Encodes the head of a `101 Switching Protocols` response: the status line
+ * and the Response's header fields as given (no framing fields).
+ *
+ * @example Usage
+ * ```ts
+ * import { upgradeHead } from "./writer.ts";
+ * const res = new Response(null, { status: 101, headers: { upgrade: "websocket", connection: "Upgrade" } });
+ * new TextDecoder().decode(upgradeHead(res, Date.now())).startsWith("HTTP/1.1 101 "); // true
+ * ```
+ */
+export function upgradeHead(res: Response, now: number): Uint8Array {
+  let head = statusLine(101);
+  for (const [name, value] of res.headers) {
+    if (name !== "content-length" && name !== "transfer-encoding") {
+      head += name + ": " + value + "\r\n";
+    }
+  }
+  head += dateHeader(now) + "\r\n";
+  return encodeMessage(head, null, 0, null);
 }
 
 /**
