@@ -41,8 +41,8 @@ export {
   HttpError,
   type HttpErrorOptions,
   problem,
-  statusText,
 } from "./src/http/errors.ts";
+export { statusText } from "./src/http/status.ts";
 export {
   DEFAULT_LIMITS,
   type Limits,

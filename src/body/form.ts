@@ -6,6 +6,7 @@
  * @module
  */
 
+import { latin1Decode } from "../internal/text.ts";
 import { HttpError } from "../http/errors.ts";
 import { parseContentDisposition, parseMediaType } from "./content_type.ts";
 
@@ -189,7 +190,7 @@ function addPart(
   bodyEnd: number,
 ): void {
   // Latin-1 keeps one char per byte; UTF-8 names are re-decoded below.
-  const head = latin1(bytes.subarray(headStart, headEnd));
+  const head = latin1Decode(bytes, headStart, headEnd);
   let disposition: string | null = null;
   let contentType: string | null = null;
   for (const line of head.split("\r\n")) {
@@ -234,18 +235,6 @@ function addPart(
   // Blob copies the bytes; the body buffer is never shared memory.
   const part = body as Uint8Array<ArrayBuffer>;
   form.append(name, new File([part], fromLatin1(filename), { type }));
-}
-
-/**
- * Decodes bytes one char per byte (ISO-8859-1). `TextDecoder("latin1")` is
- * windows-1252 and would remap 0x80–0x9F.
- */
-function latin1(bytes: Uint8Array): string {
-  let out = "";
-  for (let k = 0; k < bytes.length; k += 4096) {
-    out += String.fromCharCode(...bytes.subarray(k, k + 4096));
-  }
-  return out;
 }
 
 /** Re-decodes a Latin-1 string (one char per byte) as UTF-8. */

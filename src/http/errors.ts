@@ -4,49 +4,8 @@
  * @module
  */
 
-const TITLES: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  406: "Not Acceptable",
-  408: "Request Timeout",
-  409: "Conflict",
-  410: "Gone",
-  411: "Length Required",
-  412: "Precondition Failed",
-  413: "Content Too Large",
-  414: "URI Too Long",
-  415: "Unsupported Media Type",
-  416: "Range Not Satisfiable",
-  417: "Expectation Failed",
-  422: "Unprocessable Content",
-  426: "Upgrade Required",
-  428: "Precondition Required",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-  505: "HTTP Version Not Supported",
-};
-
-/**
- * Returns the standard reason phrase for an HTTP status code, or `"Error"`
- * when the code has none registered here.
- *
- * @example Usage
- * ```ts
- * import { statusText } from "@palisade/server";
- * statusText(413); // "Content Too Large"
- * ```
- */
-export function statusText(status: number): string {
-  return TITLES[status] ?? "Error";
-}
+import type { RejectReason } from "./limits.ts";
+import { statusText } from "./status.ts";
 
 /** Options for {@linkcode HttpError}. */
 export interface HttpErrorOptions {
@@ -54,6 +13,12 @@ export interface HttpErrorOptions {
   headers?: HeadersInit;
   /** The underlying error; never rendered to the client. */
   cause?: unknown;
+  /**
+   * Why Palisade refused the request, when it was a limit or protocol
+   * rejection (the `reason` label of `palisade_rejections_total`). Default
+   * undefined for errors thrown by apps.
+   */
+  reason?: RejectReason;
 }
 
 /**
@@ -77,6 +42,8 @@ export class HttpError extends Error {
   readonly detail: string | undefined;
   /** Extra response headers. */
   readonly headers: HeadersInit | undefined;
+  /** The rejection reason for limit and protocol errors; see {@linkcode HttpErrorOptions.reason}. */
+  readonly reason: RejectReason | undefined;
 
   /**
    * Creates an error that renders with `status` and, when given, `detail`.
@@ -96,6 +63,7 @@ export class HttpError extends Error {
     this.status = status;
     this.detail = detail;
     this.headers = options?.headers;
+    this.reason = options?.reason;
   }
 
   /**
@@ -128,13 +96,31 @@ export function problem(
   detail?: string,
   headers?: HeadersInit,
 ): Response {
-  const body: Record<string, unknown> = {
-    type: "about:blank",
-    title: statusText(status),
-    status,
-  };
-  if (detail !== undefined) body.detail = detail;
+  const body = problemJson(status, detail);
+  if (headers === undefined) {
+    return new Response(body, { status, headers: PROBLEM_HEADERS });
+  }
   const h = new Headers(headers);
   h.set("content-type", "application/problem+json");
-  return new Response(JSON.stringify(body), { status, headers: h });
+  return new Response(body, { status, headers: h });
+}
+
+const PROBLEM_HEADERS = { "content-type": "application/problem+json" };
+
+/**
+ * The `application/problem+json` body for `status` and `detail`: the one
+ * encoder behind {@linkcode problem} and the h1 engine's early answers.
+ *
+ * @example Usage
+ * ```ts
+ * import { problemJson } from "./errors.ts";
+ * problemJson(404, "No route"); // '{"type":"about:blank","title":"Not Found","status":404,"detail":"No route"}'
+ * ```
+ */
+export function problemJson(status: number, detail?: string): string {
+  return JSON.stringify(
+    detail === undefined
+      ? { type: "about:blank", title: statusText(status), status }
+      : { type: "about:blank", title: statusText(status), status, detail },
+  );
 }

@@ -12,31 +12,7 @@
  * @module
  */
 
-let listSymbol: symbol | null | undefined;
-let targetSymbol: symbol | null | undefined;
-
-function findSymbols(headers: Headers): void {
-  listSymbol = null;
-  targetSymbol = null;
-  for (const s of Object.getOwnPropertySymbols(headers)) {
-    if (s.description === "header list") listSymbol = s;
-    else if (s.description === "header target") targetSymbol = s;
-  }
-}
-
-type Pairs = [string, string][];
-
-function rawPairs(headers: Headers): Pairs | null {
-  if (listSymbol === undefined) findSymbols(headers);
-  const sym = listSymbol;
-  if (!sym) return null;
-  // deno-lint-ignore no-explicit-any
-  const h = headers as any;
-  const own = h[sym];
-  if (Array.isArray(own)) return own as Pairs;
-  const list = targetSymbol ? h[targetSymbol]?.headerList : undefined;
-  return Array.isArray(list) ? list as Pairs : null;
-}
+import { headerPairs } from "../internal/deno.ts";
 
 /**
  * Checks `headers` against the limits: 0 when within them, 1 when there are
@@ -55,7 +31,7 @@ export function checkHeaderLimits(
 ): 0 | 1 | 2 {
   let count = 0;
   let bytes = 0;
-  const pairs = rawPairs(headers);
+  const pairs = headerPairs(headers);
   if (pairs !== null) {
     count = pairs.length;
     for (let i = 0; i < count; i++) {

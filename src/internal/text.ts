@@ -1,5 +1,7 @@
 /**
- * UTF-8 sizes of strings without encoding them.
+ * Text helpers: UTF-8 sizes without encoding, and the one ISO-8859-1
+ * (Latin-1) encode/decode pair used for HTTP field values, which are byte
+ * strings.
  *
  * @module
  */
@@ -30,4 +32,51 @@ export function utf8Length(s: string): number {
     } else bytes += 2;
   }
   return bytes;
+}
+
+/**
+ * Encodes `s` as ISO-8859-1: one byte per UTF-16 code unit (code units over
+ * 0xFF must not occur; HTTP field values are byte strings).
+ *
+ * @example Usage
+ * ```ts
+ * import { latin1Encode } from "./text.ts";
+ * latin1Encode("é")[0]; // 0xe9
+ * ```
+ */
+export function latin1Encode(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/**
+ * Decodes `bytes[start:end]` as ISO-8859-1 into a string of the same length.
+ *
+ * @example Usage
+ * ```ts
+ * import { latin1Decode } from "./text.ts";
+ * latin1Decode(new Uint8Array([0x68, 0xe9]), 0, 2); // "hé"
+ * ```
+ */
+export function latin1Decode(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): string {
+  // Exact for 0x80–0xFF, which `TextDecoder("latin1")` (windows-1252) is not.
+  if (end - start <= 4096) {
+    return String.fromCharCode.apply(
+      null,
+      bytes.subarray(start, end) as unknown as number[],
+    );
+  }
+  let s = "";
+  for (let i = start; i < end; i += 4096) {
+    s += String.fromCharCode.apply(
+      null,
+      bytes.subarray(i, Math.min(end, i + 4096)) as unknown as number[],
+    );
+  }
+  return s;
 }

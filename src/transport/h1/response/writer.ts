@@ -7,8 +7,10 @@
  * @module
  */
 
-import { statusText } from "../../../http/errors.ts";
-import { utf8Length } from "../../../internal/text.ts";
+import { problemJson } from "../../../http/errors.ts";
+import { responseHeaderPairs, takeStaticBody } from "../../../internal/deno.ts";
+import { reasonPhrase } from "../../../http/status.ts";
+import { latin1Encode, utf8Length } from "../../../internal/text.ts";
 
 /** Where the writer sends bytes: resolves once every byte is written. */
 export interface Sink {
@@ -36,27 +38,6 @@ export interface WriteInfo {
 const encoder = new TextEncoder();
 const noop = (): void => {};
 
-const REASONS: Record<number, string> = {
-  101: "Switching Protocols",
-  200: "OK",
-  201: "Created",
-  202: "Accepted",
-  203: "Non-Authoritative Information",
-  204: "No Content",
-  205: "Reset Content",
-  206: "Partial Content",
-  207: "Multi-Status",
-  208: "Already Reported",
-  226: "IM Used",
-  300: "Multiple Choices",
-  301: "Moved Permanently",
-  302: "Found",
-  303: "See Other",
-  304: "Not Modified",
-  307: "Temporary Redirect",
-  308: "Permanent Redirect",
-};
-
 const STATUS_LINES: string[] = [];
 
 /**
@@ -71,8 +52,7 @@ const STATUS_LINES: string[] = [];
 export function statusLine(status: number): string {
   let line = STATUS_LINES[status];
   if (line === undefined) {
-    const reason = REASONS[status] ??
-      (status >= 400 ? statusText(status) : "");
+    const reason = reasonPhrase(status);
     line = STATUS_LINES[status] = `HTTP/1.1 ${status} ${reason}\r\n`;
   }
   return line;
@@ -156,62 +136,19 @@ function encodeMessage(
     if (encoder.encodeInto(head + body, out).written === total) {
       return out.length === total ? out : out.subarray(0, total);
     }
-    out.set(latin1(head));
+    out.set(latin1Encode(head));
     encoder.encodeInto(body, out.subarray(head.length));
   } else {
     if (encoder.encodeInto(head, out).written !== head.length) {
-      out.set(latin1(head));
+      out.set(latin1Encode(head));
     }
     if (body !== null) out.set(body, head.length);
   }
   return out.length === total ? out : out.subarray(0, total);
 }
 
-function latin1(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-// Deno keeps the body of `new Response(string | Uint8Array)` as a static
-// value until someone reads `res.body`; `Deno.serve` writes it without a
-// stream. Reading it the same way saves two stream reads per response. The
-// symbol is looked up by description; when a Deno version changes this, the
-// lookup fails and every body takes the stream path.
-const RESPONSE = Object.getOwnPropertySymbols(new Response("")).find((s) =>
-  s.description === "response"
-);
-
-interface StaticBody {
-  body: unknown;
-  consumed: boolean;
-}
-
-/** The static body of `res` (marked consumed), or undefined for a stream. */
-function takeStaticBody(res: Response): string | Uint8Array | undefined {
-  if (RESPONSE === undefined) return undefined;
-  const inner =
-    (res as unknown as Record<symbol, { body?: unknown }>)[RESPONSE];
-  const body = inner?.body as { streamOrStatic?: unknown } | null | undefined;
-  const sos = body?.streamOrStatic as StaticBody | undefined;
-  if (
-    sos === undefined || sos === null || sos instanceof ReadableStream ||
-    sos.consumed !== false
-  ) return undefined;
-  const value = sos.body;
-  if (typeof value === "string" || value instanceof Uint8Array) {
-    sos.consumed = true;
-    return value;
-  }
-  return undefined;
-}
-
 const CRLF = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
-
-interface InnerResponse {
-  headerList?: unknown;
-}
 
 // Scratch results of `headLines` (one response is serialised at a time).
 let userLength: string | null = null;
@@ -227,16 +164,7 @@ function headLines(res: Response, now: number): string {
   closeAsked = false;
   let head = statusLine(res.status);
   let hasDate = false;
-  const headers = res.headers; // materialises lazily built headers
-  // Deno keeps the fields in an internal list in order (names as given);
-  // iterating `Headers` instead sorts and lower-cases them on every call.
-  const list = RESPONSE === undefined
-    ? undefined
-    : (res as unknown as Record<symbol, InnerResponse>)[RESPONSE]?.headerList;
-  const entries = Array.isArray(list)
-    ? list as [string, string][]
-    : headers as unknown as Iterable<[string, string]>;
-  for (const entry of entries) {
+  for (const entry of responseHeaderPairs(res)) {
     const name = entry[0];
     const value = entry[1];
     switch (name.length) {
@@ -500,12 +428,7 @@ export function upgradeHead(res: Response, now: number): Uint8Array {
  * ```
  */
 export function problemBytes(status: number, detail: string): Uint8Array {
-  const body = JSON.stringify({
-    type: "about:blank",
-    title: statusText(status),
-    status,
-    detail,
-  });
+  const body = problemJson(status, detail);
   const head = statusLine(status) +
     "content-type: application/problem+json\r\n" +
     "content-length: " + utf8Length(body) + "\r\n" +

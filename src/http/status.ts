@@ -1,0 +1,93 @@
+/**
+ * The one table of HTTP status reason phrases (RFC 9110 §15), used by
+ * problem+json titles and by the h1 engine's status lines.
+ *
+ * @module
+ */
+
+const PHRASES: Readonly<Record<number, string>> = Object.freeze({
+  100: "Continue",
+  101: "Switching Protocols",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  203: "Non-Authoritative Information",
+  204: "No Content",
+  205: "Reset Content",
+  206: "Partial Content",
+  207: "Multi-Status",
+  208: "Already Reported",
+  226: "IM Used",
+  300: "Multiple Choices",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  402: "Payment Required",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  406: "Not Acceptable",
+  407: "Proxy Authentication Required",
+  408: "Request Timeout",
+  409: "Conflict",
+  410: "Gone",
+  411: "Length Required",
+  412: "Precondition Failed",
+  413: "Content Too Large",
+  414: "URI Too Long",
+  415: "Unsupported Media Type",
+  416: "Range Not Satisfiable",
+  417: "Expectation Failed",
+  421: "Misdirected Request",
+  422: "Unprocessable Content",
+  423: "Locked",
+  424: "Failed Dependency",
+  425: "Too Early",
+  426: "Upgrade Required",
+  428: "Precondition Required",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  451: "Unavailable For Legal Reasons",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
+  507: "Insufficient Storage",
+  508: "Loop Detected",
+  511: "Network Authentication Required",
+});
+
+/**
+ * The reason phrase of `status`, or `""` for a code without one here.
+ *
+ * @example Usage
+ * ```ts
+ * import { reasonPhrase } from "./status.ts";
+ * reasonPhrase(404); // "Not Found"
+ * reasonPhrase(299); // ""
+ * ```
+ */
+export function reasonPhrase(status: number): string {
+  return PHRASES[status] ?? "";
+}
+
+/**
+ * Returns the standard reason phrase for an HTTP status code, or `"Error"`
+ * when the code has none registered here.
+ *
+ * @example Usage
+ * ```ts
+ * import { statusText } from "@palisade/server";
+ * statusText(413); // "Content Too Large"
+ * ```
+ */
+export function statusText(status: number): string {
+  return PHRASES[status] ?? "Error";
+}

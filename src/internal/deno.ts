@@ -1,0 +1,114 @@
+/**
+ * The one place that reads Deno's internal, symbol-keyed state of `Response`
+ * and `Headers` objects. Every symbol is looked up once by its description;
+ * when a Deno version renames one, the lookup finds nothing and every helper
+ * falls back to the public API (slower, same results).
+ *
+ * @module
+ */
+
+function symbolOf(target: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(target).find((s) =>
+    s.description === description
+  );
+}
+
+const probeResponse = new Response("");
+const probeHeaders = new Headers();
+const RESPONSE = symbolOf(probeResponse, "response");
+const HEADERS_GUARD = symbolOf(probeResponse, "headers guard");
+const HEADER_LIST = symbolOf(probeHeaders, "header list");
+const HEADER_TARGET = symbolOf(probeHeaders, "header target");
+const GUARD = symbolOf(probeHeaders, "guard");
+
+type Pairs = [string, string][];
+type Bag = Record<symbol, unknown>;
+
+/**
+ * Whether `res` has immutable headers (`Response.redirect`, `Response.error`,
+ * a `fetch()` result), without materialising its `Headers` object.
+ */
+export function hasImmutableHeaders(res: Response): boolean {
+  if (HEADERS_GUARD !== undefined) {
+    const guard = (res as unknown as Bag)[HEADERS_GUARD];
+    if (typeof guard === "string") {
+      const headers = (res as unknown as Bag)[symbolHeaders];
+      if (headers === null || headers === undefined) {
+        return guard === "immutable";
+      }
+    }
+  }
+  const headers = res.headers;
+  if (GUARD !== undefined) {
+    const guard = (headers as unknown as Bag)[GUARD];
+    if (typeof guard === "string") return guard === "immutable";
+  }
+  try {
+    headers.append("x-palisade-probe", "");
+    headers.delete("x-palisade-probe");
+    return false;
+  } catch {
+    return true;
+  }
+}
+const symbolHeaders = symbolOf(probeResponse, "headers") ?? Symbol("none");
+
+/**
+ * The raw field list of `headers` in arrival order (names as given,
+ * duplicates separate), or null when it cannot be reached. Iterating
+ * `Headers` instead sorts and combines the fields on every call.
+ */
+export function headerPairs(headers: Headers): Pairs | null {
+  if (HEADER_LIST === undefined) return null;
+  const bag = headers as unknown as Bag;
+  const own = bag[HEADER_LIST];
+  if (Array.isArray(own)) return own as Pairs;
+  const target = HEADER_TARGET === undefined
+    ? undefined
+    : bag[HEADER_TARGET] as { headerList?: unknown } | null | undefined;
+  const list = target?.headerList;
+  return Array.isArray(list) ? list as Pairs : null;
+}
+
+/**
+ * The header fields of `res` in order (materialising its `Headers` when it
+ * was built lazily): Deno's internal list when reachable, else the iterated
+ * `Headers`.
+ */
+export function responseHeaderPairs(res: Response): Iterable<[string, string]> {
+  const headers = res.headers;
+  const list = RESPONSE === undefined
+    ? undefined
+    : ((res as unknown as Bag)[RESPONSE] as { headerList?: unknown })
+      ?.headerList;
+  return Array.isArray(list) ? list as Pairs : headers;
+}
+
+interface StaticBody {
+  body: unknown;
+  consumed: boolean;
+}
+
+/**
+ * The body of `new Response(string | Uint8Array)` as that value (marked
+ * consumed), or undefined for a stream or when the internals are not
+ * reachable. `Deno.serve` writes such bodies without a stream; the h1 engine
+ * does the same with this.
+ */
+export function takeStaticBody(res: Response): string | Uint8Array | undefined {
+  if (RESPONSE === undefined) return undefined;
+  const inner = (res as unknown as Bag)[RESPONSE] as
+    | { body?: { streamOrStatic?: unknown } | null }
+    | undefined;
+  const sos = inner?.body?.streamOrStatic as StaticBody | undefined;
+  if (
+    sos === undefined || sos === null || sos instanceof ReadableStream ||
+    sos.consumed !== false
+  ) return undefined;
+  const value = sos.body;
+  if (typeof value === "string" || value instanceof Uint8Array) {
+    sos.consumed = true;
+    return value;
+  }
+  return undefined;
+}
