@@ -16,20 +16,28 @@
 
 export {
   App,
-  type AppHooks,
-  type AppOptions,
-  type RejectInfo,
-  type RouteOptions,
+  type RouteAdder,
   shutdownReason,
+  type Step,
+  type Validator,
 } from "./src/app/app.ts";
+export type {
+  AppHooks,
+  AppOptions,
+  RejectInfo,
+  RouteOptions,
+} from "./src/app/options.ts";
 export {
   Context,
+  type DefaultState,
   type Handler,
   type Middleware,
   type Next,
+  type Params,
   type RedirectOptions,
   type ResponseOptions,
   type SseOptions,
+  type ValidMap,
   type ValidTarget,
 } from "./src/context/context.ts";
 export type {
@@ -37,6 +45,7 @@ export type {
   SseWriter,
   StreamSource,
 } from "./src/context/stream.ts";
+export type { ParamName, ParamsOf, PathSegments } from "./src/router/params.ts";
 export {
   HttpError,
   type HttpErrorOptions,
@@ -47,7 +56,6 @@ export {
   DEFAULT_LIMITS,
   type Limits,
   type RejectReason,
-  resolveLimits,
 } from "./src/http/limits.ts";
 export {
   Body,
@@ -57,15 +65,6 @@ export {
   type JsonReadOptions,
   type RejectHook,
 } from "./src/body/body.ts";
-export {
-  type Disposition,
-  isJsonType,
-  type MediaType,
-  parseContentDisposition,
-  parseMediaType,
-} from "./src/body/content_type.ts";
-export { parseJson } from "./src/body/json.ts";
-export { parseMultipart, parseUrlEncoded } from "./src/body/form.ts";
 export {
   Counter,
   DEFAULT_DURATION_BUCKETS,
@@ -81,19 +80,13 @@ export {
 } from "./src/observe/metrics.ts";
 export {
   accessLog,
-  type AccessLogContext,
+  type AccessLogEntry,
   type AccessLogHook,
   type AccessLogOptions,
+  MAX_LOGGED_PATH,
+  MAX_LOGGED_USER_AGENT,
 } from "./src/observe/access_log.ts";
-export {
-  resolveClientAddr,
-  type TrustProxyOptions,
-} from "./src/net/client_addr.ts";
-export {
-  isValidRequestId,
-  MAX_REQUEST_ID_LENGTH,
-  newRequestId,
-} from "./src/http/request_id.ts";
+export type { TrustProxyOptions } from "./src/net/client_addr.ts";
 export {
   serve,
   type ServeOptions,
@@ -106,9 +99,10 @@ export type { H1Options } from "./src/transport/h1/options.ts";
 export type {
   ConnectionMetrics,
   FetchHandler,
+  RejectedRequest,
   RemoteAddr,
   RequestSource,
   Servable,
   ServeInfo,
+  UpgradedSocket,
 } from "./src/transport/contract.ts";
-export type { Inflight } from "./src/app/inflight.ts";

@@ -65,9 +65,9 @@ const registry = new InflightRegistry();
 const list30 = registry.list(30_000);
 const item: Inflight = {
   deadline: 0,
-  _prev: null,
-  _next: null,
-  _list: null,
+  prev: null,
+  next: null,
+  list: null,
   expire() {},
 };
 

@@ -32,7 +32,7 @@ let nextId = 3;
 const app = new App({
   limits: { bodyBytes: 64 * 1024 },
   deadlineMs: 10_000,
-  onResponse: accessLog(),
+  accessLog: accessLog(),
 });
 
 app.get("/", (ctx) =>

@@ -1,240 +1,192 @@
 /**
  * The App: routes and middleware behind one standard fetch handler, the same
- * on every transport.
+ * on every transport. Definitions live in a route set, requests in the
+ * lifecycle; the App is the user-facing API over both.
  *
  * @module
  */
 
-import { type Chain, compose, guard, prefixRelation } from "./compose.ts";
-import {
+import type {
   Context,
-  type ContextHost,
-  type Handler,
-  type RouteConfig,
-  type TrackedSocket,
+  DefaultState,
+  Handler,
+  Middleware,
+  ValidMap,
 } from "../context/context.ts";
-import { type DeadlineList, InflightRegistry } from "./inflight.ts";
-import { HttpError, problem } from "../http/errors.ts";
 import { checkHeaderLimits } from "../http/header_limits.ts";
 import {
-  DEFAULT_LIMITS,
   type Limits,
   type RejectReason,
   resolveLimits,
 } from "../http/limits.ts";
+import { nonNegativeInt } from "../internal/validate.ts";
 import { Metrics } from "../observe/metrics.ts";
-import { isValidRequestId, newRequestId } from "../http/request_id.ts";
-import {
-  resolveClientAddr,
-  type TrustProxyOptions,
-} from "../net/client_addr.ts";
-import { normalizePath, pathOf, queryOf } from "../router/path.ts";
+import type { ParamsOf } from "../router/params.ts";
+import { pathOf, queryOf } from "../router/path.ts";
 import { Router } from "../router/router.ts";
 import type {
+  RejectedRequest,
   RequestSource,
   Servable,
   ServeInfo,
 } from "../transport/contract.ts";
+import { Lifecycle } from "./lifecycle.ts";
+import {
+  type AppOptions,
+  type AppSettings,
+  resolveAppOptions,
+  type RouteOptions,
+} from "./options.ts";
+import {
+  buildTable,
+  type ErrorHandler,
+  normalizePrefix,
+  type NotFoundHandler,
+  RouteSet,
+  type Table,
+} from "./route_table.ts";
 
-/** Per-route settings, given between the path and the handlers. */
-export interface RouteOptions {
-  /**
-   * Limits for this route, merged over the App's. Only the body, JSON, form
-   * and query limits apply per route: the URL and header limits are checked
-   * before routing, with the App's values.
-   */
-  limits?: Partial<Limits>;
-  /** Deadline of this route in ms, overriding the App's; 0 = none. */
-  deadlineMs?: number;
-}
+/**
+ * A handler or middleware step of a route that may add validated outputs
+ * (`validate()` middleware) for the steps after it; see {@linkcode Validator}.
+ */
+export type Step<S, P, In extends ValidMap, Out extends ValidMap> =
+  & Handler<S, P, In>
+  & { readonly "~validates"?: Out };
 
-/** What the `onReject` hook receives. */
-export interface RejectInfo {
-  /** Machine-readable reason, also the `reason` label of `palisade_rejections_total`. */
-  reason: RejectReason;
-  /** Status sent to the client. */
-  status: number;
-  /** The message sent to the client. */
-  detail: string;
-  /** The request's Context, or null when rejected before routing. */
-  ctx: Context | null;
-}
+/**
+ * A middleware that validates part of the request and makes the output
+ * available to later handlers as `ctx.valid(target)`, typed.
+ */
+export type Validator<Out extends ValidMap> = Middleware & {
+  readonly "~validates"?: Out;
+};
 
-/** Observability hooks of an App; each costs nothing when unset. */
-export interface AppHooks {
-  /** Called when a request has been routed, before the middleware chain runs. */
-  onRequest?: (ctx: Context) => void;
-  /** Called when a response is complete (streamed bodies: when they end). */
-  onResponse?: (
-    ctx: Context,
-    res: Response,
-    info: { durationMs: number },
-  ) => void;
-  /**
-   * Called with every error that rendered as a 500, and with errors thrown by
-   * the other hooks. Default: `console.error`.
-   */
-  onError?: (error: unknown, ctx: Context | null) => void;
-  /** Called for every limit, protocol and deadline rejection. */
-  onReject?: (info: RejectInfo) => void;
-}
-
-/** Options of {@linkcode App}. */
-export interface AppOptions extends AppHooks {
-  /** Request limits; see {@linkcode Limits} for each default and its status. */
-  limits?: Partial<Limits>;
-  /**
-   * Deadline of every request in ms. Default 30 000; 0 = none. At the deadline
-   * `ctx.signal` aborts with a `TimeoutError`, a client still waiting gets 503,
-   * and a started stream is ended.
-   */
-  deadlineMs?: number;
-  /**
-   * Header carrying the request id. Default `"x-request-id"`: a valid incoming
-   * value (1–200 printable ASCII characters) is kept, otherwise one is
-   * generated; it is echoed on every response. `false` turns ids off.
-   */
-  requestIdHeader?: string | false;
-  /**
-   * Trust `Forwarded` / `X-Forwarded-For` from these proxy addresses for
-   * `ctx.remote`. Default: trust nobody (the socket peer is the client).
-   */
-  trustProxy?: TrustProxyOptions;
-  /** Record Prometheus metrics in `app.metrics`. Default true. */
-  metrics?: boolean;
-}
-
-interface RouteDef {
-  method: string;
-  pattern: string;
-  options: RouteOptions | undefined;
-  handlers: Handler[];
-}
-
-interface MiddlewareDef {
-  prefix: string;
-  fn: Handler;
-}
-
-interface RouteEntry extends RouteConfig {
-  readonly chain: Chain;
+/**
+ * The route registration methods (`app.get`, `app.post`, …): a path, optional
+ * {@linkcode RouteOptions}, then one or more handlers. `ctx.params` is typed
+ * from the path (`"/users/:id"` gives `{ id: string }`, a trailing `*` gives
+ * `"*"`), and `ctx.valid(target)` from `validate()` steps before the handler.
+ */
+export interface RouteAdder<S, A> {
+  /** A route with one handler. */
+  <Path extends string>(path: Path, handler: Handler<S, ParamsOf<Path>>): A;
+  /** A route with one step (middleware or validator) and a handler. */
+  <Path extends string, V1 extends ValidMap = Record<never, never>>(
+    path: Path,
+    step1: Step<S, ParamsOf<Path>, Record<never, never>, V1>,
+    handler: Handler<S, ParamsOf<Path>, V1>,
+  ): A;
+  /** A route with two steps and a handler. */
+  <
+    Path extends string,
+    V1 extends ValidMap = Record<never, never>,
+    V2 extends ValidMap = Record<never, never>,
+  >(
+    path: Path,
+    step1: Step<S, ParamsOf<Path>, Record<never, never>, V1>,
+    step2: Step<S, ParamsOf<Path>, V1, V2>,
+    handler: Handler<S, ParamsOf<Path>, V1 & V2>,
+  ): A;
+  /** A route with three steps and a handler. */
+  <
+    Path extends string,
+    V1 extends ValidMap = Record<never, never>,
+    V2 extends ValidMap = Record<never, never>,
+    V3 extends ValidMap = Record<never, never>,
+  >(
+    path: Path,
+    step1: Step<S, ParamsOf<Path>, Record<never, never>, V1>,
+    step2: Step<S, ParamsOf<Path>, V1, V2>,
+    step3: Step<S, ParamsOf<Path>, V1 & V2, V3>,
+    handler: Handler<S, ParamsOf<Path>, V1 & V2 & V3>,
+  ): A;
+  /** A route with options and one handler. */
+  <Path extends string>(
+    path: Path,
+    options: RouteOptions,
+    handler: Handler<S, ParamsOf<Path>>,
+  ): A;
+  /** A route with options, one step and a handler. */
+  <Path extends string, V1 extends ValidMap = Record<never, never>>(
+    path: Path,
+    options: RouteOptions,
+    step1: Step<S, ParamsOf<Path>, Record<never, never>, V1>,
+    handler: Handler<S, ParamsOf<Path>, V1>,
+  ): A;
+  /** A route with options, two steps and a handler. */
+  <
+    Path extends string,
+    V1 extends ValidMap = Record<never, never>,
+    V2 extends ValidMap = Record<never, never>,
+  >(
+    path: Path,
+    options: RouteOptions,
+    step1: Step<S, ParamsOf<Path>, Record<never, never>, V1>,
+    step2: Step<S, ParamsOf<Path>, V1, V2>,
+    handler: Handler<S, ParamsOf<Path>, V1 & V2>,
+  ): A;
+  /** A route with any number of handlers (validated outputs untyped). */
+  <Path extends string>(
+    path: Path,
+    ...handlers: Handler<S, ParamsOf<Path>>[]
+  ): A;
+  /** A route with options and any number of handlers. */
+  <Path extends string>(
+    path: Path,
+    options: RouteOptions,
+    ...handlers: Handler<S, ParamsOf<Path>>[]
+  ): A;
 }
 
 const LOCAL_INFO: ServeInfo = {
   remoteAddr: { hostname: "127.0.0.1", port: 0 },
 };
 
-/** Epoch ms at which `performance.now()` was 0. */
-const TIME_ORIGIN = performance.timeOrigin;
-
-function validateDeadline(ms: number, where: string): number {
-  if (!Number.isSafeInteger(ms) || ms < 0) {
-    throw new TypeError(
-      `${where} deadlineMs must be a non-negative integer, got ${String(ms)}`,
-    );
-  }
-  return ms;
-}
-
-function joinPath(prefix: string, path: string): string {
-  if (prefix === "/" || prefix === "") return path;
-  return path === "/" ? prefix : prefix + path;
-}
-
-function normalizePrefix(prefix: string): string {
-  if (!prefix.startsWith("/")) {
-    throw new TypeError(`Path prefix must start with "/", got "${prefix}"`);
-  }
-  return prefix.length > 1 && prefix.endsWith("/")
-    ? prefix.slice(0, -1)
-    : prefix;
-}
+let setOf: (app: App<object>) => RouteSet;
 
 /**
  * An HTTP application: routes, middleware and hooks behind a standard fetch
  * handler. Serve it with `serve(app)`, `Deno.serve(app.fetch)`, or `export
  * default app` for `deno serve` and Deno Deploy.
  *
+ * @typeParam S The type of `ctx.state` in every handler.
+ *
  * @example Usage
  * ```ts
  * import { App } from "@palisade/server";
- * const app = new App({ limits: { bodyBytes: 1 << 20 }, deadlineMs: 30_000 });
- * app.get("/users/:id", (ctx) => ctx.json({ id: ctx.params.id }));
+ * type State = { user?: { id: string } };
+ * const app = new App<State>({ limits: { bodyBytes: 1 << 20 }, deadlineMs: 30_000 });
+ * app.get("/users/:id", (ctx) => ctx.json({ id: ctx.params.id, by: ctx.state.user?.id }));
  * app.post("/users", async (ctx) => ctx.json(await ctx.body.json(), { status: 201 }));
  * const res = await app.request("/users/7");
  * await res.json(); // { id: "7" }
  * ```
  */
-export class App implements Servable {
+export class App<S extends object = DefaultState> implements Servable {
   /** The metrics registry; mount `app.metrics.handler()` to expose it. */
   readonly metrics: Metrics;
-  /** Number of requests completed normally (streams: when they ended). */
-  completed = 0;
-  #limits: Readonly<Limits>;
-  #limitsOverride: Partial<Limits> | undefined;
-  #deadlineMs: number;
-  #deadlineExplicit: boolean;
-  #idHeader: string | false;
-  #trust: TrustProxyOptions | undefined;
-  #record: boolean;
-  #hooks: AppHooks;
-  #routes: RouteDef[] = [];
-  #middleware: MiddlewareDef[] = [];
-  #mounts: { prefix: string; app: App }[] = [];
-  #parents = new Set<App>();
-  #router: Router<RouteEntry> | null = null;
-  #fallback: RouteEntry | null = null;
-  #registry = new InflightRegistry();
-  #draining = false;
-  #sockets = new Set<TrackedSocket>();
-  #socketWaiters: (() => void)[] = [];
-  #defaultList: DeadlineList;
-  #host: ContextHost;
+  readonly #settings: AppSettings;
+  readonly #lifecycle: Lifecycle;
+  readonly #set: RouteSet;
+
+  static {
+    setOf = (app) => app.#set;
+  }
 
   /**
    * Creates an App.
    *
-   * @throws {TypeError} when a limit or `deadlineMs` is invalid, naming it.
+   * @throws {TypeError} when an option is invalid, naming it.
    */
   constructor(options: AppOptions = {}) {
-    this.#limitsOverride = options.limits;
-    this.#limits = resolveLimits(DEFAULT_LIMITS, options.limits);
-    this.#deadlineExplicit = options.deadlineMs !== undefined;
-    this.#deadlineMs = validateDeadline(options.deadlineMs ?? 30_000, "App");
-    this.#idHeader = options.requestIdHeader === undefined
-      ? "x-request-id"
-      : options.requestIdHeader && options.requestIdHeader.toLowerCase();
-    this.#trust = options.trustProxy;
-    this.#record = options.metrics !== false;
-    this.#hooks = {
-      onRequest: options.onRequest,
-      onResponse: options.onResponse,
-      onError: options.onError,
-      onReject: options.onReject,
-    };
+    this.#settings = resolveAppOptions(options);
     this.metrics = new Metrics();
-    this.#defaultList = this.#registry.list(this.#deadlineMs);
-    this.#host = {
-      expire: (ctx) => this.#expire(ctx),
-      streamEnded: (ctx, error) => this.#streamEnded(ctx, error),
-      reject: (reason, status, detail, ctx) =>
-        this.#reject(reason, status, detail, ctx),
-      metrics: this.#record ? this.metrics : undefined,
-      track: (socket) => {
-        this.#sockets.add(socket);
-        return () => {
-          if (this.#sockets.delete(socket) && this.#sockets.size === 0) {
-            const waiters = this.#socketWaiters;
-            this.#socketWaiters = [];
-            for (const w of waiters) w();
-          }
-        };
-      },
-      remote: (ctx, peer) =>
-        this.#trust === undefined
-          ? peer
-          : resolveClientAddr(peer, (n) => ctx.header(n), this.#trust),
-    };
+    this.#lifecycle = new Lifecycle(this.#settings, this.metrics);
+    this.#set = new RouteSet(
+      options.limits,
+      this.#settings.deadlineExplicit ? this.#settings.deadlineMs : undefined,
+    );
     this.fetch = this.fetch.bind(this);
     this.handle = this.handle.bind(this);
   }
@@ -244,19 +196,28 @@ export class App implements Servable {
    * Transports read the URL and header limits from here.
    */
   get limits(): Readonly<Limits> {
-    return this.#limits;
+    return this.#settings.limits;
   }
 
   /** Requests whose response has not completed, open streams included. */
   get inflight(): number {
-    return this.#registry.size;
+    return this.#lifecycle.registry.size;
   }
 
-  #add(
-    method: string,
-    path: string,
-    rest: (RouteOptions | Handler)[],
-  ): this {
+  /** Requests whose response was handed to the transport in full. */
+  get completed(): number {
+    return this.#lifecycle.completed;
+  }
+
+  /**
+   * Requests cut off before their last byte: a stream cut at the deadline or
+   * by a forced shutdown, a client that went away mid-response.
+   */
+  get aborted(): number {
+    return this.#lifecycle.aborted;
+  }
+
+  #add(method: string, path: string, rest: unknown[]): this {
     let options: RouteOptions | undefined;
     if (rest.length > 0 && typeof rest[0] !== "function") {
       options = rest.shift() as RouteOptions;
@@ -272,14 +233,22 @@ export class App implements Servable {
         );
       }
     }
-    if (options?.limits) resolveLimits(this.#limits, options.limits);
+    if (options?.limits) resolveLimits(this.#settings.limits, options.limits);
     if (options?.deadlineMs !== undefined) {
-      validateDeadline(options.deadlineMs, `Route ${method} ${path}`);
+      nonNegativeInt(
+        `deadlineMs of route ${method} ${path}`,
+        options.deadlineMs,
+      );
     }
     // Validate the pattern now, so mistakes throw where the route is declared.
     new Router<true>().add(method, path, true);
-    this.#routes.push({ method, pattern: path, options, handlers });
-    this.#invalidate();
+    this.#set.addRoute({
+      method,
+      pattern: path,
+      limits: options?.limits,
+      deadlineMs: options?.deadlineMs,
+      handlers,
+    });
     return this;
   }
 
@@ -289,12 +258,11 @@ export class App implements Servable {
    * @example Usage
    * ```ts
    * import { App } from "@palisade/server";
-   * new App().get("/health", (ctx) => ctx.text("ok"));
+   * new App().get("/users/:id", (ctx) => ctx.text(ctx.params.id));
    * ```
    */
-  get(path: string, ...rest: (RouteOptions | Handler)[]): this {
-    return this.#add("GET", path, rest);
-  }
+  readonly get: RouteAdder<S, this> = (path: string, ...rest: unknown[]) =>
+    this.#add("GET", path, rest);
 
   /**
    * Registers a POST route.
@@ -305,9 +273,8 @@ export class App implements Servable {
    * new App().post("/items", async (ctx) => ctx.json(await ctx.body.json(), { status: 201 }));
    * ```
    */
-  post(path: string, ...rest: (RouteOptions | Handler)[]): this {
-    return this.#add("POST", path, rest);
-  }
+  readonly post: RouteAdder<S, this> = (path: string, ...rest: unknown[]) =>
+    this.#add("POST", path, rest);
 
   /**
    * Registers a PUT route.
@@ -318,9 +285,8 @@ export class App implements Servable {
    * new App().put("/items/:id", (ctx) => ctx.empty());
    * ```
    */
-  put(path: string, ...rest: (RouteOptions | Handler)[]): this {
-    return this.#add("PUT", path, rest);
-  }
+  readonly put: RouteAdder<S, this> = (path: string, ...rest: unknown[]) =>
+    this.#add("PUT", path, rest);
 
   /**
    * Registers a PATCH route.
@@ -331,9 +297,8 @@ export class App implements Servable {
    * new App().patch("/items/:id", (ctx) => ctx.empty());
    * ```
    */
-  patch(path: string, ...rest: (RouteOptions | Handler)[]): this {
-    return this.#add("PATCH", path, rest);
-  }
+  readonly patch: RouteAdder<S, this> = (path: string, ...rest: unknown[]) =>
+    this.#add("PATCH", path, rest);
 
   /**
    * Registers a DELETE route.
@@ -344,9 +309,8 @@ export class App implements Servable {
    * new App().delete("/items/:id", (ctx) => ctx.empty());
    * ```
    */
-  delete(path: string, ...rest: (RouteOptions | Handler)[]): this {
-    return this.#add("DELETE", path, rest);
-  }
+  readonly delete: RouteAdder<S, this> = (path: string, ...rest: unknown[]) =>
+    this.#add("DELETE", path, rest);
 
   /**
    * Registers a HEAD route, taking precedence over the automatic one.
@@ -357,9 +321,8 @@ export class App implements Servable {
    * new App().head("/file", (ctx) => ctx.empty(200));
    * ```
    */
-  head(path: string, ...rest: (RouteOptions | Handler)[]): this {
-    return this.#add("HEAD", path, rest);
-  }
+  readonly head: RouteAdder<S, this> = (path: string, ...rest: unknown[]) =>
+    this.#add("HEAD", path, rest);
 
   /**
    * Registers an OPTIONS route, replacing the automatic 204 with `Allow`.
@@ -370,9 +333,10 @@ export class App implements Servable {
    * new App().options("/items", (ctx) => ctx.empty(204));
    * ```
    */
-  options(path: string, ...rest: (RouteOptions | Handler)[]): this {
-    return this.#add("OPTIONS", path, rest);
-  }
+  readonly options: RouteAdder<S, this> = (
+    path: string,
+    ...rest: unknown[]
+  ) => this.#add("OPTIONS", path, rest);
 
   /**
    * Registers a route for every method.
@@ -383,9 +347,8 @@ export class App implements Servable {
    * new App().all("/echo", (ctx) => ctx.text(ctx.method));
    * ```
    */
-  all(path: string, ...rest: (RouteOptions | Handler)[]): this {
-    return this.#add("ALL", path, rest);
-  }
+  readonly all: RouteAdder<S, this> = (path: string, ...rest: unknown[]) =>
+    this.#add("ALL", path, rest);
 
   /**
    * Adds middleware for every request, or for paths under `prefix` (the
@@ -406,30 +369,31 @@ export class App implements Servable {
    *   ctx.header("authorization") ? next() : ctx.text("no", { status: 401 }));
    * ```
    */
-  use(prefixOrMiddleware: string | Handler, middleware?: Handler): this {
+  use(...middleware: Handler<S>[]): this;
+  /** Adds middleware for paths under `prefix`. */
+  use(prefix: string, ...middleware: Handler<S>[]): this;
+  use(...args: (string | Handler<S>)[]): this {
     let prefix = "/";
-    let fn: Handler;
-    if (typeof prefixOrMiddleware === "string") {
-      prefix = normalizePrefix(prefixOrMiddleware);
-      if (typeof middleware !== "function") {
+    if (typeof args[0] === "string") {
+      prefix = normalizePrefix(args.shift() as string);
+    }
+    if (args.length === 0) {
+      throw new TypeError(`Middleware for "${prefix}" is missing`);
+    }
+    for (const fn of args) {
+      if (typeof fn !== "function") {
         throw new TypeError(`Middleware for "${prefix}" is not a function`);
       }
-      fn = middleware;
-    } else {
-      fn = prefixOrMiddleware;
-      if (typeof fn !== "function") {
-        throw new TypeError("Middleware is not a function");
-      }
     }
-    this.#middleware.push({ prefix, fn });
-    this.#invalidate();
+    for (const fn of args) this.#set.addMiddleware(prefix, fn as Handler);
     return this;
   }
 
   /**
    * Mounts `app`'s routes under `prefix`. The sub-app's middleware applies to
    * its own routes only, after this App's middleware; its explicit limits and
-   * deadline apply to its routes. Routes added to it later are picked up.
+   * deadline apply to its routes; its `notFound` and `onError` apply under
+   * its prefix (else this App's do). Routes added to it later are picked up.
    *
    * @example Usage
    * ```ts
@@ -440,102 +404,62 @@ export class App implements Servable {
    * app.route("/api", api); // GET /api/users
    * ```
    */
-  route(prefix: string, app: App): this {
-    if (app === this || app.#contains(this)) {
-      throw new TypeError("An App cannot be mounted inside itself");
-    }
-    this.#mounts.push({ prefix: normalizePrefix(prefix), app });
-    app.#parents.add(this);
-    this.#invalidate();
+  route<T extends object>(prefix: string, app: App<T>): this {
+    this.#set.mount(normalizePrefix(prefix), setOf(app));
     return this;
   }
 
-  #contains(other: App): boolean {
-    return this.#mounts.some((m) => m.app === other || m.app.#contains(other));
+  /**
+   * Renders the 404 answer of paths no route matches (405 and OPTIONS stay
+   * automatic). Mounted sub-apps inherit it unless they set their own.
+   *
+   * @example Usage
+   * ```ts
+   * import { App } from "@palisade/server";
+   * new App().notFound((ctx) => ctx.json({ error: "nope" }, { status: 404 }));
+   * ```
+   */
+  notFound(handler: (ctx: Context<S>) => Response | Promise<Response>): this {
+    if (typeof handler !== "function") {
+      throw new TypeError("The notFound handler is not a function");
+    }
+    this.#set.notFound = handler as NotFoundHandler;
+    this.#set.invalidate();
+    return this;
   }
 
-  #invalidate(): void {
-    this.#router = null;
-    for (const p of this.#parents) p.#invalidate();
+  /**
+   * Renders errors thrown by handlers and middleware, `HttpError`s included
+   * (by default they render as problem+json, anything else as a generic
+   * 500). Mounted sub-apps inherit it unless they set their own. An error it
+   * throws itself is rendered the default way. Unknown errors still reach
+   * the `onError` observer hook of the App options.
+   *
+   * @example Usage
+   * ```ts
+   * import { App, HttpError } from "@palisade/server";
+   * new App().onError((error, ctx) =>
+   *   error instanceof HttpError ? error.toResponse() : ctx.text("sorry", { status: 500 }));
+   * ```
+   */
+  onError(
+    handler: (error: unknown, ctx: Context<S>) => Response | Promise<Response>,
+  ): this {
+    if (typeof handler !== "function") {
+      throw new TypeError("The onError handler is not a function");
+    }
+    this.#set.onError = handler as ErrorHandler;
+    this.#set.invalidate();
+    return this;
   }
 
-  #build(): Router<RouteEntry> {
-    const router = new Router<RouteEntry>();
-    const top = this.#middleware;
-    this.#flatten(this, router, "/", [], this.#limits, this.#deadlineMs);
-    const fallbackChain = compose([
-      ...top.map((m) => (m.prefix === "/" ? m.fn : guard(m.prefix, m.fn))),
-      (ctx) => this.#fallbackResponse(ctx),
-    ]);
-    this.#fallback = {
-      pattern: "",
-      limits: this.#limits,
-      list: this.#defaultList,
-      chain: fallbackChain,
-    };
-    this.#router = router;
-    return router;
-  }
-
-  #flatten(
-    root: App,
-    router: Router<RouteEntry>,
-    prefix: string,
-    inherited: MiddlewareDef[],
-    limits: Readonly<Limits>,
-    deadlineMs: number,
-  ): void {
-    const mws = inherited.concat(
-      this.#middleware.map((m) => ({
-        prefix: joinPath(prefix, m.prefix),
-        fn: m.fn,
-      })),
-    );
-    for (const r of this.#routes) {
-      const pattern = joinPath(prefix, r.pattern);
-      const chainFns: Handler[] = [];
-      for (const m of mws) {
-        const rel = prefixRelation(pattern, m.prefix);
-        if (rel === "always") chainFns.push(m.fn);
-        else if (rel === "maybe") chainFns.push(guard(m.prefix, m.fn));
-      }
-      chainFns.push(...r.handlers);
-      router.add(r.method, pattern, {
-        pattern,
-        limits: resolveLimits(limits, r.options?.limits),
-        list: root.#registry.list(r.options?.deadlineMs ?? deadlineMs),
-        chain: compose(chainFns),
-      });
-    }
-    for (const { prefix: at, app: sub } of this.#mounts) {
-      sub.#flatten(
-        root,
-        router,
-        joinPath(prefix, at),
-        mws,
-        resolveLimits(limits, sub.#limitsOverride),
-        sub.#deadlineExplicit ? sub.#deadlineMs : deadlineMs,
-      );
-    }
-  }
-
-  #fallbackResponse(ctx: Context): Response {
-    const router = this.#router!;
-    const allowed = router.allowed(ctx.path);
-    if (allowed.length === 0) {
-      return problem(404, `No route matches ${ctx.path}`);
-    }
-    const set = new Set(allowed);
-    if (set.has("GET")) set.add("HEAD");
-    set.add("OPTIONS");
-    const allow = [...set].sort().join(", ");
-    if (ctx.method === "OPTIONS") {
-      return new Response(null, { status: 204, headers: { allow } });
-    }
-    return problem(
-      405,
-      `Method ${ctx.method} is not allowed for ${ctx.path}`,
-      { allow },
+  #table(): Table {
+    const set = this.#set;
+    return set.table ??= buildTable(
+      set,
+      this.#lifecycle.registry,
+      this.#settings.limits,
+      this.#settings.deadlineMs,
     );
   }
 
@@ -554,17 +478,17 @@ export class App implements Servable {
    */
   fetch(req: Request, info?: ServeInfo): Response | Promise<Response> {
     const url = req.url;
-    const limits = this.#limits;
+    const limits = this.#settings.limits;
     let start = url.indexOf("//");
     start = start === -1 ? 0 : url.indexOf("/", start + 2);
     if (start === -1) start = url.length;
+    const method = req.method;
     if (url.length - start > limits.urlBytes) {
-      return this.#early(
+      return this.#lifecycle.early(
         "url_too_long",
         414,
         `Request target exceeds the urlBytes limit of ${limits.urlBytes} bytes`,
-        req,
-        null,
+        { req, src: null, info, method, path: "" },
       );
     }
     const headerCheck = checkHeaderLimits(
@@ -572,30 +496,23 @@ export class App implements Servable {
       limits.headerCount,
       limits.headerBytes,
     );
-    if (headerCheck === 1) {
-      return this.#early(
-        "too_many_headers",
+    if (headerCheck !== null) {
+      return this.#lifecycle.early(
+        headerCheck,
         431,
-        `Request has more than the headerCount limit of ${limits.headerCount} header fields`,
-        req,
-        null,
-      );
-    }
-    if (headerCheck === 2) {
-      return this.#early(
-        "headers_too_large",
-        431,
-        `Request header fields exceed the headerBytes limit of ${limits.headerBytes} bytes`,
-        req,
-        null,
+        headerCheck === "too_many_headers"
+          ? `Request has more than the headerCount limit of ${limits.headerCount} header fields`
+          : `Request header fields exceed the headerBytes limit of ${limits.headerBytes} bytes`,
+        { req, src: null, info, method, path: url.slice(start) },
       );
     }
     const q = url.indexOf("?", start);
-    return this.#dispatch(
+    return this.#lifecycle.run(
+      this.#table(),
       req,
       null,
       info,
-      req.method,
+      method,
       q === -1 ? url.slice(start) : url.slice(start, q),
       q === -1 ? "" : url.slice(q + 1),
     );
@@ -614,7 +531,8 @@ export class App implements Servable {
    */
   handle(src: RequestSource, info: ServeInfo): Response | Promise<Response> {
     const target = src.target;
-    return this.#dispatch(
+    return this.#lifecycle.run(
+      this.#table(),
       null,
       src,
       info,
@@ -648,314 +566,52 @@ export class App implements Servable {
           : new URL(input, "http://localhost"),
         init,
       );
-    this.#registry.hold();
+    const registry = this.#lifecycle.registry;
+    registry.hold();
     try {
       return await this.fetch(req, LOCAL_INFO);
     } finally {
-      this.#registry.release();
-    }
-  }
-
-  #early(
-    reason: RejectReason,
-    status: number,
-    detail: string,
-    req: Request | null,
-    src: RequestSource | null,
-  ): Response {
-    this.#reject(reason, status, detail, null);
-    const res = problem(status, detail);
-    const idHeader = this.#idHeader;
-    if (idHeader !== false) {
-      res.headers.set(idHeader, this.#requestId(idHeader, req, src));
-    }
-    return res;
-  }
-
-  #requestId(
-    idHeader: string,
-    req: Request | null,
-    src: RequestSource | null,
-  ): string {
-    const incoming = req !== null
-      ? req.headers.get(idHeader)
-      : src!.header(idHeader);
-    return incoming !== null && isValidRequestId(incoming)
-      ? incoming
-      : newRequestId();
-  }
-
-  #dispatch(
-    req: Request | null,
-    src: RequestSource | null,
-    info: ServeInfo | undefined,
-    method: string,
-    rawPath: string,
-    query: string,
-  ): Response | Promise<Response> {
-    const router = this.#router ?? this.#build();
-    let path: string;
-    try {
-      path = normalizePath(rawPath);
-    } catch (e) {
-      if (e instanceof HttpError) {
-        return this.#early("bad_path", e.status, e.message, req, src);
-      }
-      throw e;
-    }
-    let head = false;
-    let match = router.match(method, path);
-    if (match === null && method === "HEAD") {
-      match = router.match("GET", path);
-      head = match !== null;
-    }
-    let entry: RouteEntry;
-    let params: Record<string, string>;
-    if (match === null) {
-      entry = this.#fallback!;
-      params = Object.create(null);
-    } else {
-      entry = match.value;
-      params = match.params;
-    }
-    const ctx = new Context(
-      this.#host,
-      req,
-      src,
-      info,
-      method,
-      path,
-      query,
-      params,
-      entry,
-    );
-    const idHeader = this.#idHeader;
-    if (idHeader !== false) ctx.requestId = this.#requestId(idHeader, req, src);
-    const list = entry.list;
-    // One clock read serves the deadline and the duration metric.
-    const now = performance.now();
-    ctx._start = now;
-    if (list.ms > 0) ctx.deadline = Math.round(TIME_ORIGIN + now) + list.ms;
-    if (this.#record) this.metrics.active++;
-    if (head) ctx._phase = 3;
-    let res: Response | Promise<Response>;
-    try {
-      this.#hooks.onRequest?.(ctx);
-      res = entry.chain(ctx);
-    } catch (e) {
-      res = this.#errorResponse(ctx, e);
-    }
-    if (!(res instanceof Promise)) return this.#respond(ctx, res);
-    this.#registry.add(list, ctx);
-    return new Promise<Response>((resolve) => {
-      ctx._resolve = resolve;
-      res.then(
-        (r) => this.#respond(ctx, r),
-        (e) => this.#respond(ctx, this.#errorResponse(ctx, e)),
-      );
-    });
-  }
-
-  #errorResponse(ctx: Context, error: unknown): Response {
-    if (error instanceof HttpError) return error.toResponse();
-    this.#reportError(error, ctx);
-    return problem(500);
-  }
-
-  /**
-   * Sends `error` to `onError`, or to `console.error` when no hook is set or
-   * the hook itself throws: a failing hook must never fail a request or
-   * become an unhandled rejection that ends the process.
-   */
-  #reportError(error: unknown, ctx: Context | null): void {
-    const onError = this.#hooks.onError;
-    if (onError !== undefined) {
-      try {
-        onError(error, ctx);
-        return;
-      } catch (hookError) {
-        console.error("Palisade: the onError hook threw", hookError);
-      }
-    }
-    console.error("Palisade: unhandled error in a request", error);
-  }
-
-  /** Settles `ctx` with `res` unless the deadline or a shutdown already did. */
-  #respond(ctx: Context, res: unknown): Response {
-    const head = ctx._phase === 3;
-    if (ctx._phase === 1 || ctx._phase === 2) {
-      // Answered already (deadline or forced shutdown): drop this response.
-      if (res instanceof Response) res.body?.cancel().catch(() => {});
-      return res as Response;
-    }
-    if (!(res instanceof Response)) {
-      this.#reportError(
-        new TypeError(
-          `Handler for ${ctx.method} ${ctx.route || ctx.path} returned ${
-            res === null ? "null" : typeof res
-          }, not a Response`,
-        ),
-        ctx,
-      );
-      res = problem(500);
-    }
-    let out = res as Response;
-    ctx._phase = 1;
-    const idHeader = this.#idHeader;
-    if (idHeader !== false || this.#draining) {
-      try {
-        this.#stamp(out, ctx.requestId);
-      } catch {
-        // Immutable headers (Response.redirect, Response.error): copy once.
-        out = new Response(out.body, out);
-        this.#stamp(out, ctx.requestId);
-      }
-    }
-    if (head && out.body !== null) {
-      out.body.cancel().catch(() => {});
-      out = new Response(null, out);
-    }
-    const stream = ctx._stream;
-    if (stream !== null && out.body === null) {
-      // A HEAD answer, or middleware replaced the stream with a bodiless
-      // response: nobody will read the stream, so end it now.
-      stream.finish(undefined);
-    }
-    const resolve = ctx._resolve;
-    if (stream === null || out.body === null) this.#complete(ctx, out);
-    else {
-      ctx._status = out.status;
-      if (ctx._list === null) this.#registry.add(ctx._config.list, ctx);
-    }
-    if (resolve !== null) resolve(out);
-    return out;
-  }
-
-  /** Adds the request id and, while draining, `Connection: close`. */
-  #stamp(res: Response, requestId: string): void {
-    if (this.#idHeader !== false) res.headers.set(this.#idHeader, requestId);
-    if (this.#draining) res.headers.set("connection", "close");
-  }
-
-  /**
-   * Marks `ctx` finished: metrics, hooks, unread body, registry. Counts it
-   * in `completed` unless it was cut off by a forced shutdown.
-   */
-  #complete(ctx: Context, res: Response | null, aborted = false): void {
-    ctx._phase = 2;
-    ctx._detach();
-    this.#registry.remove(ctx);
-    if (!aborted) this.completed++;
-    const status = res !== null ? res.status : ctx._status;
-    const onResponse = this.#hooks.onResponse;
-    if (this.#record || onResponse !== undefined) {
-      const durationMs = performance.now() - ctx._start;
-      if (this.#record) {
-        this.metrics.active--;
-        this.metrics.record(ctx.method, ctx.route, status, durationMs / 1000);
-      }
-      if (onResponse !== undefined) {
-        try {
-          onResponse(ctx, res ?? new Response(null, { status }), {
-            durationMs,
-          });
-        } catch (e) {
-          this.#reportError(e, ctx);
-        }
-      }
-    }
-    const body = ctx._bodyIfUsed;
-    if (body !== undefined) body.cancel();
-    else if (ctx.method !== "GET" && ctx.method !== "HEAD") {
-      const stream = ctx._rawBody;
-      if (stream !== null && !stream.locked) stream.cancel().catch(() => {});
-    }
-  }
-
-  #streamEnded(ctx: Context, error?: unknown): void {
-    if (ctx._phase === 2) return;
-    if (ctx._phase === 0 || ctx._phase === 3) {
-      // The stream ended before the response was handed out (client gone).
-      if (error !== undefined) ctx._abort(error);
-      return;
-    }
-    if (error !== undefined) ctx._abort(error);
-    this.#complete(ctx, null);
-  }
-
-  #expire(ctx: Context): void {
-    if (ctx._phase === 2) return;
-    const reason = new DOMException(
-      `Request exceeded its deadline of ${ctx._config.list.ms} ms`,
-      "TimeoutError",
-    );
-    ctx._abort(reason);
-    if (this.#record) this.metrics.deadlineExceeded();
-    this.#reject("deadline", 503, reason.message, ctx);
-    if (ctx._phase === 1) {
-      ctx._stream?.finish(reason);
-      this.#complete(ctx, null);
-      return;
-    }
-    const res = problem(503, reason.message);
-    this.#stamp(res, ctx.requestId);
-    this.#complete(ctx, res);
-    ctx._resolve?.(res);
-  }
-
-  #reject(
-    reason: RejectReason,
-    status: number,
-    detail: string,
-    ctx: Context | null,
-  ): void {
-    if (this.#record) this.metrics.reject(reason);
-    const onReject = this.#hooks.onReject;
-    if (onReject !== undefined) {
-      try {
-        onReject({ reason, status, detail, ctx });
-      } catch (e) {
-        this.#reportError(e, ctx);
-      }
+      registry.release();
     }
   }
 
   /**
    * Records a rejection made by a transport before any request existed (for
-   * example the h1 engine's 408 or 431): counts it and calls `onReject`.
+   * example the h1 engine's 408 or 431): counts it, calls `onReject` and
+   * writes an access-log line with what the transport knew of the request.
    *
    * @example Usage
    * ```ts ignore
    * app.reject("header_timeout", 408, "Request head not received within headerTimeoutMs of 10000 ms");
    * ```
    */
-  reject(reason: RejectReason, status: number, detail: string): void {
-    this.#reject(reason, status, detail, null);
+  reject(
+    reason: RejectReason,
+    status: number,
+    detail: string,
+    request?: RejectedRequest,
+  ): void {
+    this.#lifecycle.rejectedByTransport(reason, status, detail, request);
   }
 
   /**
-   * Graceful drain: tells every open `ctx.stream` / `ctx.sse` response to
-   * finish (its writer's signal aborts with `reason`) and ends it cleanly,
-   * and marks every later response with `Connection: close`.
+   * Graceful drain, called by servers when a shutdown starts: every later
+   * response carries `Connection: close`, open `ctx.sse` streams end cleanly
+   * (their writer's signal aborts with `reason`), and WebSockets get close
+   * 1001. Other streams and requests keep going until {@linkcode App.abortAll}.
    *
    * @example Usage
    * ```ts
    * import { App } from "@palisade/server";
-   * const app = new App();
-   * app.drain(); // servers call this on shutdown
+   * new App().drain();
    * ```
    */
   drain(reason: unknown = shutdownReason()): void {
-    this.#draining = true;
-    this.#registry.forEach((item) => {
-      const ctx = item as Context;
-      if (ctx._phase === 1) ctx._stream?.finish(reason);
-    });
-    for (const socket of [...this.#sockets]) socket.goingAway();
+    this.#lifecycle.drain(reason);
   }
 
   /**
-   * Resolves when no request is in flight.
+   * Resolves when no request is in flight and no WebSocket is open.
    *
    * @example Usage
    * ```ts
@@ -963,17 +619,15 @@ export class App implements Servable {
    * await new App().idle();
    * ```
    */
-  async idle(): Promise<void> {
-    await this.#registry.idle();
-    while (this.#sockets.size > 0) {
-      await new Promise<void>((r) => this.#socketWaiters.push(r));
-    }
+  idle(): Promise<void> {
+    return this.#lifecycle.idle();
   }
 
   /**
    * Forced shutdown: aborts every in-flight request's `ctx.signal` with
-   * `reason`, answers those still waiting with 503, ends open streams.
-   * Returns how many requests were aborted.
+   * `reason`, answers those still waiting with 503, cuts open streams (the
+   * client sees an incomplete transfer) and closes WebSockets. Returns how
+   * many requests were cut.
    *
    * @example Usage
    * ```ts
@@ -982,24 +636,7 @@ export class App implements Servable {
    * ```
    */
   abortAll(reason: unknown = shutdownReason()): number {
-    let n = 0;
-    for (const socket of [...this.#sockets]) socket.terminate();
-    this.#registry.forEach((item) => {
-      const ctx = item as Context;
-      if (ctx._phase === 2) return;
-      n++;
-      ctx._abort(reason);
-      if (ctx._phase === 1) {
-        ctx._stream?.finish(reason);
-        this.#complete(ctx, null, true);
-        return;
-      }
-      const res = problem(503, "Server is shutting down");
-      this.#stamp(res, ctx.requestId);
-      this.#complete(ctx, res, true);
-      ctx._resolve?.(res);
-    });
-    return n;
+    return this.#lifecycle.abortAll(reason);
   }
 }
 

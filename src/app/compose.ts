@@ -5,6 +5,8 @@
  */
 
 import type { Context, Handler } from "../context/context.ts";
+import { problem } from "../http/errors.ts";
+import { hasImmutableHeaders } from "../internal/deno.ts";
 import { hasPathPrefix } from "../router/path.ts";
 
 /** A composed route chain: what the App calls per request. */
@@ -44,9 +46,21 @@ function terminal(): Promise<Response> {
 }
 
 /**
+ * Returns `res` with mutable headers: a copy when its headers are immutable
+ * (`fetch()` results, `Response.redirect`), so middleware can set headers
+ * after `next()`. The common case (mutable) costs one internal field read.
+ */
+function mutable(res: Response): Response {
+  if (!(res instanceof Response) || !hasImmutableHeaders(res)) return res;
+  // `Response.error()` (status 0) is a network error: a generic 500.
+  return res.status === 0 ? problem(500) : new Response(res.body, res);
+}
+
+/**
  * Composes `fns` into one chain. Each function but the last receives a `next`
- * that runs the rest; the last one's `next` rejects, since nothing follows.
- * A single handler costs nothing extra per request.
+ * that runs the rest and resolves to a response whose headers it may set;
+ * the last one's `next` rejects, since nothing follows. A single handler
+ * costs nothing extra per request.
  */
 export function compose(fns: readonly Handler[]): Chain {
   const last = fns.length - 1;
@@ -63,7 +77,10 @@ export function compose(fns: readonly Handler[]): Chain {
       }
       called = true;
       try {
-        return Promise.resolve(run(ctx, i + 1));
+        const res = run(ctx, i + 1);
+        return res instanceof Promise
+          ? res.then(mutable)
+          : Promise.resolve(mutable(res));
       } catch (e) {
         return Promise.reject(e);
       }

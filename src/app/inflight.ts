@@ -16,16 +16,16 @@ function epochNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** A request tracked by the registry. The App's Context implements it. */
+/** A request tracked by the registry. The App's exchange implements it. */
 export interface Inflight {
   /** Epoch ms at which the request expires; `Infinity` for none. */
   deadline: number;
-  /** @internal */
-  _prev: Inflight | null;
-  /** @internal */
-  _next: Inflight | null;
-  /** @internal */
-  _list: DeadlineList | null;
+  /** Previous item of its list. */
+  prev: Inflight | null;
+  /** Next item of its list. */
+  next: Inflight | null;
+  /** The list it is in; null when not tracked. */
+  list: DeadlineList | null;
   /** Called once when the deadline passes while the request is still in flight. */
   expire(): void;
 }
@@ -90,11 +90,11 @@ export class InflightRegistry {
 
   /** Appends `item` (whose `deadline` is set) to `list`. */
   add(list: DeadlineList, item: Inflight): void {
-    item._list = list;
-    item._next = null;
-    item._prev = list.tail;
+    item.list = list;
+    item.next = null;
+    item.prev = list.tail;
     if (list.tail === null) list.head = item;
-    else list.tail._next = item;
+    else list.tail.next = item;
     list.tail = item;
     this.size++;
     if (list.ms > 0 && item.deadline < this.#timerAt) this.#arm(item.deadline);
@@ -102,13 +102,13 @@ export class InflightRegistry {
 
   /** Removes `item` if it is tracked; safe to call twice. */
   remove(item: Inflight): void {
-    const list = item._list;
+    const list = item.list;
     if (list === null) return;
-    if (item._prev === null) list.head = item._next;
-    else item._prev._next = item._next;
-    if (item._next === null) list.tail = item._prev;
-    else item._next._prev = item._prev;
-    item._prev = item._next = item._list = null;
+    if (item.prev === null) list.head = item.next;
+    else item.prev.next = item.next;
+    if (item.next === null) list.tail = item.prev;
+    else item.next.prev = item.prev;
+    item.prev = item.next = item.list = null;
     if (--this.size === 0 && this.#idle.length > 0) {
       const waiters = this.#idle;
       this.#idle = [];
@@ -126,7 +126,7 @@ export class InflightRegistry {
   forEach(fn: (item: Inflight) => void): void {
     const all: Inflight[] = [];
     for (const list of this.#lists) {
-      for (let i = list.head; i !== null; i = i._next) all.push(i);
+      for (let i = list.head; i !== null; i = i.next) all.push(i);
     }
     for (const item of all) fn(item);
   }

@@ -1,24 +1,34 @@
 /**
- * Limited request body readers: `bytes`, `text`, `json`, `form` and
- * `stream`, each enforcing `bodyBytes` (and `jsonDepth` / `formFields`) the
- * same way on every transport.
+ * The body readers of `ctx.body`: `bytes`, `text`, `json`, `form` and
+ * `stream`, each on the limited-read core, so `bodyBytes` (and `jsonDepth` /
+ * `formFields`) are enforced the same way on every transport.
  *
  * @module
  */
 
 import { HttpError } from "../http/errors.ts";
 import type { Limits, RejectReason } from "../http/limits.ts";
+import { positiveInt } from "../internal/validate.ts";
 import { isJsonType, type MediaType, parseMediaType } from "./content_type.ts";
-import { parseJson } from "./json.ts";
 import { parseMultipart, parseUrlEncoded } from "./form.ts";
+import { parseJson } from "./json.ts";
+import {
+  ALREADY_READ,
+  type BodySource,
+  LimitedSource,
+  type RejectHook,
+} from "./limited.ts";
+
+export type { BodySource, RejectHook } from "./limited.ts";
 
 /** Options of every body reader. */
 export interface BodyReadOptions {
   /**
-   * Largest body in bytes for this read, overriding the `bodyBytes` limit of
-   * the App or route. Must be a positive integer. A declared
+   * Largest body in bytes for this read, a positive integer. A declared
    * `Content-Length` over it is answered 413 before a byte is read; a
    * streamed body errors with 413 before a byte over it is returned.
+   *
+   * @default {the bodyBytes limit of the App or route}
    */
   maxBytes?: number;
 }
@@ -26,8 +36,9 @@ export interface BodyReadOptions {
 /** Options of {@linkcode Body.prototype.json}. */
 export interface JsonReadOptions extends BodyReadOptions {
   /**
-   * Deepest nesting of arrays and objects, overriding the `jsonDepth` limit.
-   * Deeper input is answered 400.
+   * Deepest nesting of arrays and objects; deeper input is answered 400.
+   *
+   * @default {the jsonDepth limit}
    */
   maxDepth?: number;
 }
@@ -35,51 +46,15 @@ export interface JsonReadOptions extends BodyReadOptions {
 /** Options of {@linkcode Body.prototype.form}. */
 export interface FormReadOptions extends BodyReadOptions {
   /**
-   * Most urlencoded pairs or multipart parts, overriding the `formFields`
-   * limit. More are answered 413.
+   * Most urlencoded pairs or multipart parts; more are answered 413.
+   *
+   * @default {the formFields limit}
    */
   maxFields?: number;
 }
 
-/**
- * Called once per body rejection, at the moment it is detected, with the
- * reason, the status the client gets and the error detail. Must not throw.
- */
-export type RejectHook = (
-  reason: RejectReason,
-  status: number,
-  detail: string,
-) => void;
-
-/**
- * What a {@linkcode Body} reads from: a `Request`, or a transport's
- * `RequestSource` (its `header()` is used when present, to avoid building
- * `Headers`).
- */
-export interface BodySource {
-  /** The request header fields. */
-  readonly headers: Headers;
-  /** The request body, or null when the request has none. */
-  readonly body: ReadableStream<Uint8Array> | null;
-  /** Optional fast header lookup by lower-case name. */
-  header?(name: string): string | null;
-}
-
-const ALREADY_READ = "Request body has already been read";
 const utf8 = new TextDecoder();
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
-const EMPTY = new Uint8Array(0);
-const DIGITS = /^[0-9]+$/;
-
-function noop(): void {}
-
-function validateOption(name: string, value: number | undefined): void {
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
-    throw new TypeError(
-      `Option "${name}" must be a positive integer, got ${String(value)}`,
-    );
-  }
-}
 
 /**
  * The request body, readable once through one of its limited readers. The
@@ -93,7 +68,7 @@ function validateOption(name: string, value: number | undefined): void {
  * body that ends before its declared `Content-Length`, or that the
  * transport reports as broken, is a 400; an invalid `Content-Length` value
  * (not only digits) is a 400. Every rejection is an {@linkcode HttpError}
- * and is reported once through the `onReject` hook.
+ * carrying its reason, and is reported once through the `onReject` hook.
  *
  * Reading a second time (or after something else consumed the request's
  * stream) throws `TypeError("Request body has already been read")`: it is a
@@ -110,15 +85,9 @@ function validateOption(name: string, value: number | undefined): void {
  * ```
  */
 export class Body {
-  #source: BodySource;
+  #source: LimitedSource;
   #limits: Readonly<Limits>;
-  #onReject: RejectHook | undefined;
   #used = false;
-  /** The source is finished: fully read, failed or cancelled. */
-  #done = false;
-  /** cancel() was called by the App (or a rejection cancelled the source). */
-  #cancelled = false;
-  #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
   /**
    * Wraps `source` with the limits of its route.
@@ -133,9 +102,8 @@ export class Body {
     limits: Readonly<Limits>,
     onReject?: RejectHook,
   ) {
-    this.#source = source;
+    this.#source = new LimitedSource(source, onReject);
     this.#limits = limits;
-    this.#onReject = onReject;
   }
 
   /**
@@ -152,6 +120,21 @@ export class Body {
    */
   get used(): boolean {
     return this.#used;
+  }
+
+  /**
+   * Body bytes read so far (what the access log reports as `bytesIn`).
+   *
+   * @example Usage
+   * ```ts
+   * import { Body, DEFAULT_LIMITS } from "@palisade/server";
+   * const body = new Body(new Request("http://x/", { method: "POST", body: "hi" }), DEFAULT_LIMITS);
+   * await body.text();
+   * body.bytesRead; // 2
+   * ```
+   */
+  get bytesRead(): number {
+    return this.#source.bytesRead;
   }
 
   /**
@@ -173,7 +156,7 @@ export class Body {
    */
   async bytes(options?: BodyReadOptions): Promise<Uint8Array> {
     this.#begin();
-    return await this.#readAll(this.#maxBytes(options));
+    return await this.#source.readAll(this.#maxBytes(options));
   }
 
   /**
@@ -192,7 +175,7 @@ export class Body {
    */
   async text(options?: BodyReadOptions): Promise<string> {
     this.#begin();
-    const bytes = await this.#readAll(this.#maxBytes(options));
+    const bytes = await this.#source.readAll(this.#maxBytes(options));
     return this.#decode(bytes, "bad_request");
   }
 
@@ -221,32 +204,25 @@ export class Body {
   async json<T = unknown>(options?: JsonReadOptions): Promise<T> {
     this.#begin();
     const maxBytes = this.#maxBytes(options);
-    validateOption("maxDepth", options?.maxDepth);
-    const maxDepth = options?.maxDepth ?? this.#limits.jsonDepth;
+    const maxDepth = options?.maxDepth === undefined
+      ? this.#limits.jsonDepth
+      : positiveInt("maxDepth", options.maxDepth);
     const mt = this.#mediaType();
     if (mt === null || !isJsonType(mt)) {
       throw this.#unsupported("application/json", mt);
     }
-    const text = this.#decode(await this.#readAll(maxBytes), "json_malformed");
-    try {
-      return parseJson(text, maxDepth) as T;
-    } catch (error) {
-      if (error instanceof HttpError) {
-        const reason = error.message.startsWith("JSON nesting")
-          ? "json_too_deep"
-          : "json_malformed";
-        this.#report(reason, error);
-      }
-      throw error;
-    }
+    const bytes = await this.#source.readAll(maxBytes);
+    const text = this.#decode(bytes, "json_malformed");
+    return this.#parse(() => parseJson(text, maxDepth)) as T;
   }
 
   /**
    * Reads a form body, within `bodyBytes` and `formFields`:
    * `application/x-www-form-urlencoded` or `multipart/form-data` (file parts
    * become `File` objects). A multipart body is one body under `bodyBytes`:
-   * the parts share that budget. Other types are answered 415 before the
-   * body is read.
+   * the parts share that budget. The whole body is held in memory (about
+   * twice its size while parsing); stream big uploads instead. Other types
+   * are answered 415 before the body is read.
    *
    * @throws {HttpError} 415 for another or a malformed `Content-Type`; 413
    * for more than `formFields` fields; 400 for a malformed multipart body or
@@ -266,24 +242,25 @@ export class Body {
   async form(options?: FormReadOptions): Promise<FormData> {
     this.#begin();
     const maxBytes = this.#maxBytes(options);
-    validateOption("maxFields", options?.maxFields);
-    const maxFields = options?.maxFields ?? this.#limits.formFields;
+    const maxFields = options?.maxFields === undefined
+      ? this.#limits.formFields
+      : positiveInt("maxFields", options.maxFields);
     const mt = this.#mediaType();
     if (mt?.essence === "application/x-www-form-urlencoded") {
-      const bytes = await this.#readAll(maxBytes);
-      return this.#parseForm(() => parseUrlEncoded(bytes, maxFields));
+      const bytes = await this.#source.readAll(maxBytes);
+      return this.#parse(() => parseUrlEncoded(bytes, maxFields));
     }
     if (mt?.essence === "multipart/form-data") {
       const boundary = mt.params.boundary;
       if (boundary === undefined) {
-        throw this.#reject(
+        throw this.#source.reject(
           400,
           "form_malformed",
           "Multipart Content-Type has no boundary parameter",
         );
       }
-      const bytes = await this.#readAll(maxBytes);
-      return this.#parseForm(() => parseMultipart(bytes, boundary, maxFields));
+      const bytes = await this.#source.readAll(maxBytes);
+      return this.#parse(() => parseMultipart(bytes, boundary, maxFields));
     }
     throw this.#unsupported(
       "application/x-www-form-urlencoded or multipart/form-data",
@@ -318,52 +295,7 @@ export class Body {
    */
   stream(options?: BodyReadOptions): ReadableStream<Uint8Array> {
     this.#begin();
-    const limit = this.#maxBytes(options);
-    const declared = this.#declaredLength(limit);
-    const source = this.#source.body;
-    if (source === null) {
-      if (declared !== null && declared > 0) {
-        throw this.#incomplete(0, declared);
-      }
-      this.#done = true;
-      return new ReadableStream({ start: (c) => c.close() });
-    }
-    const reader = this.#acquire(source);
-    let total = 0;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller): Promise<void> => {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (error) {
-          controller.error(this.#broken(error));
-          return;
-        }
-        if (result.done) {
-          if (this.#cancelled) {
-            controller.error(new HttpError(400, "Request body was cancelled"));
-          } else if (declared !== null && total < declared) {
-            controller.error(this.#incomplete(total, declared));
-          } else {
-            this.#done = true;
-            controller.close();
-          }
-          return;
-        }
-        const chunk = result.value;
-        const error = this.#checkChunk(total, chunk.length, limit, declared);
-        if (error !== null) {
-          controller.error(error);
-          return;
-        }
-        total += chunk.length;
-        controller.enqueue(chunk);
-      },
-      cancel: (reason): void => {
-        this.#done = true;
-        reader.cancel(reason).catch(noop);
-      },
-    }, { highWaterMark: 0 });
+    return this.#source.stream(this.#maxBytes(options));
   }
 
   /**
@@ -379,7 +311,7 @@ export class Body {
    * ```
    */
   cancel(): void {
-    this.#cancelSource();
+    this.#source.cancel();
   }
 
   #begin(): void {
@@ -389,169 +321,14 @@ export class Body {
 
   #maxBytes(options: BodyReadOptions | undefined): number {
     const maxBytes = options?.maxBytes;
-    if (maxBytes === undefined) return this.#limits.bodyBytes;
-    validateOption("maxBytes", maxBytes);
-    return maxBytes;
-  }
-
-  #header(name: string): string | null {
-    const source = this.#source;
-    return source.header !== undefined
-      ? source.header(name)
-      : source.headers.get(name);
+    return maxBytes === undefined
+      ? this.#limits.bodyBytes
+      : positiveInt("maxBytes", maxBytes);
   }
 
   #mediaType(): MediaType | null {
-    const value = this.#header("content-type");
+    const value = this.#source.header("content-type");
     return value === null ? null : parseMediaType(value);
-  }
-
-  /** The declared Content-Length, or null; rejects invalid and over-limit values. */
-  #declaredLength(limit: number): number | null {
-    const value = this.#header("content-length");
-    if (value === null) return null;
-    if (!DIGITS.test(value)) {
-      throw this.#reject(400, "bad_request", "Invalid Content-Length header");
-    }
-    const declared = Number(value);
-    if (declared > limit) throw this.#tooLarge(limit);
-    return declared;
-  }
-
-  #acquire(stream: ReadableStream<Uint8Array>): ReadableStreamDefaultReader<
-    Uint8Array
-  > {
-    let reader: ReadableStreamDefaultReader<Uint8Array>;
-    try {
-      reader = stream.getReader();
-    } catch {
-      throw new TypeError(ALREADY_READ);
-    }
-    this.#reader = reader;
-    return reader;
-  }
-
-  /** Reads the whole body; rejects (never throws synchronously). */
-  #readAll(limit: number): Promise<Uint8Array> {
-    let declared: number | null;
-    try {
-      declared = this.#declaredLength(limit);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return declared !== null && this.#source instanceof Request
-      ? this.#readDeclaredRequest(this.#source, declared)
-      : this.#readStream(limit, declared);
-  }
-
-  async #readStream(
-    limit: number,
-    declared: number | null,
-  ): Promise<Uint8Array> {
-    const source = this.#source.body;
-    if (source === null) {
-      if (declared !== null && declared > 0) {
-        throw this.#incomplete(0, declared);
-      }
-      this.#done = true;
-      return EMPTY;
-    }
-    const reader = this.#acquire(source);
-    // With a declared length, copy into one pre-sized buffer (or keep the
-    // single chunk that is the whole body); otherwise collect and concat once.
-    let buffer: Uint8Array | null = null;
-    let single: Uint8Array | null = null;
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    while (true) {
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } catch (error) {
-        throw this.#broken(error);
-      }
-      if (result.done) break;
-      const chunk = result.value;
-      const length = chunk.length;
-      if (length === 0) continue;
-      const error = this.#checkChunk(total, length, limit, declared);
-      if (error !== null) throw error;
-      if (declared === null) {
-        chunks.push(chunk);
-      } else if (total === 0 && length === declared) {
-        single = chunk;
-      } else {
-        buffer ??= new Uint8Array(declared);
-        buffer.set(chunk, total);
-      }
-      total += length;
-    }
-    if (this.#cancelled) {
-      throw new HttpError(400, "Request body was cancelled");
-    }
-    if (declared !== null && total < declared) {
-      throw this.#incomplete(total, declared);
-    }
-    this.#done = true;
-    if (declared !== null) return single ?? buffer ?? EMPTY;
-    if (chunks.length === 1) return chunks[0];
-    const out = new Uint8Array(total);
-    let offset = 0;
-    for (const chunk of chunks) {
-      out.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return out;
-  }
-
-  /**
-   * Reads a `Request` whose declared length is within the limit through the
-   * platform's one-shot `arrayBuffer()`, several times cheaper than a
-   * reader loop on `Deno.serve` requests. Safe because the transport frames
-   * the body by that length: Deno.serve (HTTP/1.1 and HTTP/2) never delivers
-   * more than `Content-Length` bytes and answers 400 itself to a request
-   * with both `Content-Length` and `Transfer-Encoding` or conflicting
-   * lengths. A length mismatch from a hand-built `Request` is still a 400.
-   * It never touches `req.body`: on Deno.serve that getter builds a stream
-   * and turns `arrayBuffer()` into the slow path.
-   */
-  async #readDeclaredRequest(
-    req: Request,
-    declared: number,
-  ): Promise<Uint8Array> {
-    if (req.bodyUsed) throw new TypeError(ALREADY_READ);
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await req.arrayBuffer());
-    } catch (error) {
-      throw this.#broken(error);
-    }
-    if (this.#cancelled) {
-      throw new HttpError(400, "Request body was cancelled");
-    }
-    const error = this.#checkChunk(0, bytes.length, Infinity, declared);
-    if (error !== null) throw error;
-    if (bytes.length < declared) throw this.#incomplete(bytes.length, declared);
-    this.#done = true;
-    return bytes;
-  }
-
-  /** The error for a chunk of `length` after `total` bytes, or null. */
-  #checkChunk(
-    total: number,
-    length: number,
-    limit: number,
-    declared: number | null,
-  ): HttpError | null {
-    if (total + length > limit) return this.#tooLarge(limit);
-    if (declared !== null && total + length > declared) {
-      return this.#reject(
-        400,
-        "bad_request",
-        `Request body is longer than its Content-Length of ${declared} bytes`,
-      );
-    }
-    return null;
   }
 
   #decode(bytes: Uint8Array, reason: RejectReason): string {
@@ -564,100 +341,33 @@ export class Body {
     } catch (cause) {
       const error = new HttpError(400, "Request body is not valid UTF-8", {
         cause,
+        reason,
       });
-      this.#report(reason, error);
+      this.#source.report(error);
       throw error;
     }
   }
 
-  #parseForm(parse: () => FormData): FormData {
+  /** Runs a parser; reports the rejection an HttpError it throws carries. */
+  #parse<T>(parse: () => T): T {
     try {
       return parse();
     } catch (error) {
-      if (error instanceof HttpError) {
-        this.#report(
-          error.status === 413 ? "too_many_form_fields" : "form_malformed",
-          error,
-        );
-      }
+      if (error instanceof HttpError) this.#source.report(error);
       throw error;
     }
-  }
-
-  #tooLarge(limit: number): HttpError {
-    return this.#reject(
-      413,
-      "body_too_large",
-      `Request body exceeds the bodyBytes limit of ${limit} bytes`,
-    );
-  }
-
-  #incomplete(received: number, declared: number): HttpError {
-    return this.#reject(
-      400,
-      "body_incomplete",
-      `Request body ended after ${received} of the ${declared} bytes declared by Content-Length`,
-    );
-  }
-
-  /** Maps a failure of the source stream; HttpErrors from the transport pass through. */
-  #broken(cause: unknown): HttpError {
-    this.#done = true;
-    if (cause instanceof HttpError) return cause;
-    if (this.#cancelled) {
-      return new HttpError(400, "Request body was cancelled");
-    }
-    return this.#reject(
-      400,
-      "body_incomplete",
-      "Request body ended before it was complete",
-      cause,
-    );
   }
 
   #unsupported(expected: string, mt: MediaType | null): HttpError {
     const got = mt !== null
       ? mt.essence
-      : this.#header("content-type") === null
+      : this.#source.header("content-type") === null
       ? "no Content-Type"
       : "a malformed Content-Type";
-    return this.#reject(
+    return this.#source.reject(
       415,
       "unsupported_media_type",
       `Expected ${expected}, got ${got}`,
     );
-  }
-
-  /** Builds the error, cancels the source and reports the rejection. */
-  #reject(
-    status: number,
-    reason: RejectReason,
-    detail: string,
-    cause?: unknown,
-  ): HttpError {
-    const error = new HttpError(status, detail, { cause });
-    this.#cancelSource();
-    this.#report(reason, error);
-    return error;
-  }
-
-  #report(reason: RejectReason, error: HttpError): void {
-    this.#onReject?.(reason, error.status, error.detail ?? error.message);
-  }
-
-  #cancelSource(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#cancelled = true;
-    try {
-      if (this.#reader !== null) {
-        this.#reader.cancel().catch(noop);
-      } else {
-        const body = this.#source.body;
-        if (body !== null && !body.locked) body.cancel().catch(noop);
-      }
-    } catch {
-      // Never throws: the body may belong to someone else already.
-    }
   }
 }

@@ -16,6 +16,7 @@ function tooManyFields(maxFields: number): HttpError {
   return new HttpError(
     413,
     `Form exceeds the formFields limit of ${maxFields} fields`,
+    { reason: "too_many_form_fields" },
   );
 }
 
@@ -64,7 +65,9 @@ export function parseUrlEncoded(
 const BCHAR = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
 
 function malformed(detail: string): HttpError {
-  return new HttpError(400, `Malformed multipart body: ${detail}`);
+  return new HttpError(400, `Malformed multipart body: ${detail}`, {
+    reason: "form_malformed",
+  });
 }
 
 /** Index of `needle` in `hay` at or after `from`, or -1. */

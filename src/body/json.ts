@@ -52,7 +52,7 @@ export function parseJson(text: string, maxDepth: number): unknown {
     throw new HttpError(
       400,
       `Malformed JSON: ${what} at position ${position}`,
-      { cause },
+      { cause, reason: "json_malformed" },
     );
   }
   if (
@@ -92,6 +92,7 @@ function checkDepth(text: string, maxDepth: number): void {
         throw new HttpError(
           400,
           `JSON nesting exceeds the jsonDepth limit of ${maxDepth}`,
+          { reason: "json_too_deep" },
         );
       }
     } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {

@@ -1,6 +1,9 @@
 /**
- * Streamed response bodies (`ctx.stream`, `ctx.sse`) that the server can end:
- * at the deadline, on graceful shutdown, or when the client goes away.
+ * Response bodies the App can end: `ctx.stream`, `ctx.sse` and raw
+ * `ReadableStream` bodies returned by handlers. Each reports its end once
+ * and counts the bytes it delivered, and each can be ended by the App: an
+ * SSE stream cleanly (the client sees a normal end), any other stream by
+ * cutting it (an error, so the client sees an incomplete transfer).
  *
  * @module
  */
@@ -9,8 +12,18 @@ const encoder = new TextEncoder();
 
 /** What the App can do to an open streamed body. */
 export interface StreamControl {
-  /** Ends the body cleanly: the client sees a normal end of stream. */
-  finish(reason: unknown): void;
+  /** `"sse"` ends cleanly when the App ends it; the others are cut. */
+  readonly kind: "sse" | "stream" | "raw";
+  /** The body handed to the transport. */
+  readonly body: ReadableStream<Uint8Array>;
+  /** Bytes delivered to the transport so far. */
+  readonly bytes: number;
+  /**
+   * Ends the body: an SSE stream closes cleanly (its writer's signal aborts
+   * with `reason`); any other stream is errored with `reason`, which aborts
+   * the transfer on every transport.
+   */
+  end(reason: unknown): void;
 }
 
 /** Something `ctx.stream` can send: bytes or strings, sync or async. */
@@ -19,71 +32,136 @@ export type StreamSource =
   | AsyncIterable<Uint8Array | string>
   | Iterable<Uint8Array | string>;
 
+/** One result of pulling a body's source. */
+interface Chunk {
+  done?: boolean;
+  value?: Uint8Array | string;
+}
+
+/** Called once when a body ends: no error for a normal end. */
+export type StreamEnd = (error?: unknown) => void;
+
 function toBytes(chunk: Uint8Array | string): Uint8Array {
   return typeof chunk === "string" ? encoder.encode(chunk) : chunk;
 }
 
+function clientGone(): DOMException {
+  return new DOMException("Client went away", "AbortError");
+}
+
 /**
- * Wraps `source` in a pull-based byte stream (one chunk per pull, so a slow
- * client slows the producer) that calls `onEnd` exactly once when it ends for
- * any reason, and that `finish` ends cleanly.
+ * A pull-based byte stream (one chunk per pull, so a slow client slows the
+ * producer) over an iterator, calling `onEnd` exactly once.
+ */
+class PulledBody implements StreamControl {
+  readonly kind: "stream" | "raw";
+  readonly body: ReadableStream<Uint8Array>;
+  bytes = 0;
+  #ended = false;
+  #ctl!: ReadableStreamDefaultController<Uint8Array>;
+  #next: () => Promise<Chunk>;
+  #stop: (reason: unknown) => void;
+  #onEnd: StreamEnd;
+
+  constructor(
+    kind: "stream" | "raw",
+    next: () => Promise<Chunk>,
+    stop: (reason: unknown) => void,
+    onEnd: StreamEnd,
+  ) {
+    this.kind = kind;
+    this.#next = next;
+    this.#stop = stop;
+    this.#onEnd = onEnd;
+    this.body = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        this.#ctl = c;
+      },
+      pull: (c) => this.#pull(c),
+      cancel: (reason) => {
+        this.#stop(reason);
+        this.#finish(reason ?? clientGone());
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  async #pull(c: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    try {
+      const r = await this.#next();
+      if (this.#ended) return;
+      if (r.done) {
+        c.close();
+        this.#finish();
+        return;
+      }
+      const bytes = toBytes(r.value!);
+      this.bytes += bytes.length;
+      c.enqueue(bytes);
+    } catch (e) {
+      if (this.#ended) return;
+      c.error(e);
+      this.#finish(e);
+    }
+  }
+
+  end(reason: unknown): void {
+    if (this.#ended) return;
+    this.#stop(reason);
+    try {
+      this.#ctl.error(reason);
+    } catch { /* already closed */ }
+    this.#finish(reason);
+  }
+
+  #finish(error?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#onEnd(error);
+  }
+}
+
+/**
+ * Wraps `source` for `ctx.stream`: one chunk per pull; strings are UTF-8
+ * encoded; the iterator's `return()` runs when the stream ends early.
  */
 export function iterableBody(
   source: StreamSource,
-  onEnd: (error?: unknown) => void,
-): { body: ReadableStream<Uint8Array>; control: StreamControl } {
+  onEnd: StreamEnd,
+): StreamControl {
   const it = source instanceof ReadableStream
     ? source.values()[Symbol.asyncIterator]()
     : Symbol.asyncIterator in source
     ? source[Symbol.asyncIterator]()
     : (source as Iterable<Uint8Array | string>)[Symbol.iterator]();
-  let ended = false;
-  let ctl: ReadableStreamDefaultController<Uint8Array>;
-  function end(error?: unknown): void {
-    if (ended) return;
-    ended = true;
-    onEnd(error);
-  }
-  function stopSource(): void {
-    try {
-      const r = it.return?.();
-      if (r instanceof Promise) r.catch(() => {});
-    } catch { /* the producer's cleanup failed; nothing left to do */ }
-  }
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      ctl = c;
-    },
-    async pull(c) {
+  return new PulledBody(
+    "stream",
+    async () => await it.next(),
+    () => {
       try {
-        const r = await it.next();
-        if (ended) return;
-        if (r.done) {
-          c.close();
-          end();
-        } else c.enqueue(toBytes(r.value));
-      } catch (e) {
-        if (ended) return;
-        c.error(e);
-        end(e);
-      }
+        const r = it.return?.();
+        if (r instanceof Promise) r.catch(() => {});
+      } catch { /* the producer's cleanup failed; nothing left to do */ }
     },
-    cancel(reason) {
-      stopSource();
-      end(reason ?? new DOMException("Client went away", "AbortError"));
-    },
-  }, { highWaterMark: 0 });
-  const control: StreamControl = {
-    finish() {
-      if (ended) return;
-      stopSource();
-      try {
-        ctl.close();
-      } catch { /* already closed */ }
-      end();
-    },
-  };
-  return { body, control };
+    onEnd,
+  );
+}
+
+/**
+ * Wraps a raw `ReadableStream` body returned by a handler, so the App knows
+ * when its last byte was handed to the transport and can cut it at the
+ * deadline or a forced shutdown.
+ */
+export function rawBody(
+  source: ReadableStream<Uint8Array>,
+  onEnd: StreamEnd,
+): StreamControl {
+  const reader = source.getReader();
+  return new PulledBody(
+    "raw",
+    () => reader.read(),
+    (reason) => reader.cancel(reason).catch(() => {}),
+    onEnd,
+  );
 }
 
 /** One Server-Sent Event. */
@@ -142,6 +220,96 @@ export function formatSse(message: SseMessage): string {
   return out + "\n";
 }
 
+/** An SSE body driven by a producer; ended cleanly by the App. */
+class SseBody implements StreamControl {
+  readonly kind = "sse" as const;
+  readonly body: ReadableStream<Uint8Array>;
+  bytes = 0;
+  #ac = new AbortController();
+  #ended = false;
+  #ctl!: ReadableStreamDefaultController<Uint8Array>;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #waiters: (() => void)[] = [];
+  #onEnd: StreamEnd;
+
+  constructor(
+    producer: (sse: SseWriter) => unknown,
+    heartbeatMs: number,
+    onEnd: StreamEnd,
+  ) {
+    this.#onEnd = onEnd;
+    const writer: SseWriter = {
+      send: (m) => this.#write(formatSse(m)),
+      comment: (t) => this.#write(`: ${clean(t, "comment")}\n\n`),
+      signal: this.#ac.signal,
+    };
+    this.body = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        this.#ctl = c;
+        if (heartbeatMs > 0) {
+          this.#heartbeat = setInterval(() => {
+            if (!this.#ended) this.#enqueue(":\n\n");
+          }, heartbeatMs);
+        }
+        queueMicrotask(async () => {
+          try {
+            await producer(writer);
+            if (!this.#ended) {
+              this.#ctl.close();
+              this.#finish();
+            }
+          } catch (e) {
+            if (this.#ended) return;
+            this.#ctl.error(e);
+            this.#finish(e);
+          }
+        });
+      },
+      pull: () => this.#wake(),
+      cancel: (reason) => this.#finish(reason ?? clientGone()),
+    }, { highWaterMark: 16 * 1024, size: (chunk) => chunk.byteLength });
+  }
+
+  end(reason: unknown): void {
+    if (this.#ended) return;
+    this.#ac.abort(reason);
+    try {
+      this.#ctl.close();
+    } catch { /* already closed */ }
+    this.#finish();
+  }
+
+  #enqueue(text: string): void {
+    const bytes = encoder.encode(text);
+    this.bytes += bytes.length;
+    this.#ctl.enqueue(bytes);
+  }
+
+  #write(text: string): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    this.#enqueue(text);
+    if ((this.#ctl.desiredSize ?? 1) > 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #wake(): void {
+    const ws = this.#waiters;
+    this.#waiters = [];
+    for (const w of ws) w();
+  }
+
+  #finish(error?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    if (!this.#ac.signal.aborted) {
+      this.#ac.abort(error ?? new DOMException("Stream ended", "AbortError"));
+    }
+    this.#wake();
+    this.#onEnd(error);
+  }
+}
+
 /**
  * Builds an SSE body driven by `producer`, with a heartbeat comment every
  * `heartbeatMs` (0 = none).
@@ -149,77 +317,7 @@ export function formatSse(message: SseMessage): string {
 export function sseBody(
   producer: (sse: SseWriter) => unknown,
   heartbeatMs: number,
-  onEnd: (error?: unknown) => void,
-): { body: ReadableStream<Uint8Array>; control: StreamControl } {
-  const ac = new AbortController();
-  let ended = false;
-  let ctl: ReadableStreamDefaultController<Uint8Array>;
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
-  let waiters: (() => void)[] = [];
-  function wake(): void {
-    const ws = waiters;
-    waiters = [];
-    for (const w of ws) w();
-  }
-  function end(error?: unknown): void {
-    if (ended) return;
-    ended = true;
-    if (heartbeat !== undefined) clearInterval(heartbeat);
-    if (!ac.signal.aborted) {
-      ac.abort(error ?? new DOMException("Stream ended", "AbortError"));
-    }
-    wake();
-    onEnd(error);
-  }
-  function write(text: string): Promise<void> {
-    if (ended) return Promise.resolve();
-    ctl.enqueue(encoder.encode(text));
-    if ((ctl.desiredSize ?? 1) > 0) return Promise.resolve();
-    return new Promise((resolve) => waiters.push(resolve));
-  }
-  const writer: SseWriter = {
-    send: (m) => write(formatSse(m)),
-    comment: (t) => write(`: ${clean(t, "comment")}\n\n`),
-    signal: ac.signal,
-  };
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      ctl = c;
-      if (heartbeatMs > 0) {
-        heartbeat = setInterval(() => {
-          if (!ended) ctl.enqueue(encoder.encode(":\n\n"));
-        }, heartbeatMs);
-      }
-      queueMicrotask(async () => {
-        try {
-          await producer(writer);
-          if (!ended) {
-            ctl.close();
-            end();
-          }
-        } catch (e) {
-          if (ended) return;
-          ctl.error(e);
-          end(e);
-        }
-      });
-    },
-    pull() {
-      wake();
-    },
-    cancel(reason) {
-      end(reason ?? new DOMException("Client went away", "AbortError"));
-    },
-  }, { highWaterMark: 16 * 1024, size: (chunk) => chunk.byteLength });
-  const control: StreamControl = {
-    finish(reason) {
-      if (ended) return;
-      ac.abort(reason);
-      try {
-        ctl.close();
-      } catch { /* already closed */ }
-      end();
-    },
-  };
-  return { body, control };
+  onEnd: StreamEnd,
+): StreamControl {
+  return new SseBody(producer, heartbeatMs, onEnd);
 }

@@ -15,20 +15,21 @@
 import { headerPairs } from "../internal/deno.ts";
 
 /**
- * Checks `headers` against the limits: 0 when within them, 1 when there are
- * more than `maxCount` fields, 2 when names plus values exceed `maxBytes`.
+ * Checks `headers` against the limits: null when within them,
+ * `"too_many_headers"` when there are more than `maxCount` fields,
+ * `"headers_too_large"` when names plus values exceed `maxBytes`.
  *
  * @example Usage
  * ```ts
  * import { checkHeaderLimits } from "./header_limits.ts";
- * checkHeaderLimits(new Headers({ a: "1" }), 100, 16384); // 0
+ * checkHeaderLimits(new Headers({ a: "1" }), 100, 16384); // null
  * ```
  */
 export function checkHeaderLimits(
   headers: Headers,
   maxCount: number,
   maxBytes: number,
-): 0 | 1 | 2 {
+): "too_many_headers" | "headers_too_large" | null {
   let count = 0;
   let bytes = 0;
   const pairs = headerPairs(headers);
@@ -44,5 +45,9 @@ export function checkHeaderLimits(
       bytes += name.length + value.length;
     }
   }
-  return count > maxCount ? 1 : bytes > maxBytes ? 2 : 0;
+  return count > maxCount
+    ? "too_many_headers"
+    : bytes > maxBytes
+    ? "headers_too_large"
+    : null;
 }

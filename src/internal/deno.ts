@@ -20,6 +20,7 @@ const HEADERS_GUARD = symbolOf(probeResponse, "headers guard");
 const HEADER_LIST = symbolOf(probeHeaders, "header list");
 const HEADER_TARGET = symbolOf(probeHeaders, "header target");
 const GUARD = symbolOf(probeHeaders, "guard");
+const LAZY_STATIC_BODY = symbolOf(probeResponse, "lazy static body");
 
 type Pairs = [string, string][];
 type Bag = Record<symbol, unknown>;
@@ -31,12 +32,7 @@ type Bag = Record<symbol, unknown>;
 export function hasImmutableHeaders(res: Response): boolean {
   if (HEADERS_GUARD !== undefined) {
     const guard = (res as unknown as Bag)[HEADERS_GUARD];
-    if (typeof guard === "string") {
-      const headers = (res as unknown as Bag)[symbolHeaders];
-      if (headers === null || headers === undefined) {
-        return guard === "immutable";
-      }
-    }
+    if (typeof guard === "string") return guard === "immutable";
   }
   const headers = res.headers;
   if (GUARD !== undefined) {
@@ -51,7 +47,6 @@ export function hasImmutableHeaders(res: Response): boolean {
     return true;
   }
 }
-const symbolHeaders = symbolOf(probeResponse, "headers") ?? Symbol("none");
 
 /**
  * The raw field list of `headers` in arrival order (names as given,
@@ -111,4 +106,33 @@ export function takeStaticBody(res: Response): string | Uint8Array | undefined {
     return value;
   }
   return undefined;
+}
+
+/** What kind of body a Response has; see {@linkcode bodyKind}. */
+export type BodyKind = "none" | "static" | "stream";
+
+/**
+ * Whether `res` has no body, a static one (a string or bytes given to
+ * `new Response`), or a stream, without reading `res.body` (which turns a
+ * static body into a stream).
+ */
+export function bodyKind(res: Response): BodyKind {
+  if (RESPONSE !== undefined && LAZY_STATIC_BODY !== undefined) {
+    const bag = res as unknown as Bag;
+    const lazy = bag[LAZY_STATIC_BODY];
+    if (typeof lazy === "string" || lazy instanceof Uint8Array) {
+      return "static";
+    }
+    const inner = bag[RESPONSE] as
+      | { body?: { streamOrStatic?: unknown } | null }
+      | undefined;
+    if (inner !== undefined) {
+      const body = inner.body;
+      if (body === null || body === undefined) return "none";
+      return body.streamOrStatic instanceof ReadableStream
+        ? "stream"
+        : "static";
+    }
+  }
+  return res.body === null ? "none" : "stream";
 }

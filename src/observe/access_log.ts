@@ -1,80 +1,102 @@
 /**
- * An access log: one JSON line per request, written to a pluggable sink.
+ * The access log: one JSON line per request, rejected ones included, written
+ * to a pluggable sink. The App builds an {@linkcode AccessLogEntry} for every
+ * request (only when an access log is installed) and hands it to the hook.
  *
  * @module
  */
 
-import { utf8Length } from "../internal/text.ts";
+import type { RejectReason } from "../http/limits.ts";
 
 /** Options for {@linkcode accessLog}. */
 export interface AccessLogOptions {
   /**
-   * Receives each log line (a JSON object without a trailing newline).
-   * Default `console.log`. If the sink throws, the error is reported once
-   * with `console.error` and later lines are still offered to the sink; the
-   * response is never affected.
+   * Receives each log line (a JSON object without a trailing newline). If
+   * the sink throws, the error is reported once with `console.error` and
+   * later lines are still offered to the sink; the response is never
+   * affected.
+   *
+   * @default {console.log}
    */
   sink?: (line: string) => void;
 }
 
-/** What the access log reads from a request context. */
-export interface AccessLogContext {
-  /** The request id (`ctx.requestId`). */
+/** Longest path written, in characters; longer paths end in `…`. */
+export const MAX_LOGGED_PATH = 1024;
+/** Longest user agent written, in characters; longer ones end in `…`. */
+export const MAX_LOGGED_USER_AGENT = 256;
+
+/** What the App records about one request, for the access log. */
+export interface AccessLogEntry {
+  /** Epoch ms at which the request started. */
+  readonly time: number;
+  /** The request id (`""` when ids are off). */
   readonly requestId: string;
-  /** The request method. */
+  /** Request method (`""` when the request line could not be read). */
   readonly method: string;
+  /** The request path as received, query excluded. */
+  readonly path: string;
   /** The matched route pattern, `""` when none matched. */
   readonly route: string;
-  /** @internal The body given to `ctx.json/text/html`, for its size. */
-  readonly _sent?: unknown;
-  /** @internal Whether `_sent` is a value given to `ctx.json`. */
-  readonly _sentJson?: boolean;
+  /** Response status sent. */
+  readonly status: number;
+  /** Milliseconds from the start to the end of the response. */
+  readonly durationMs: number;
+  /** Request body bytes read by the App, or declared; null when unknown. */
+  readonly bytesIn: number | null;
+  /** Response body bytes, when known; null otherwise. */
+  readonly bytesOut: number | null;
+  /** The client address after trusted proxies (`""` when unknown). */
+  readonly client: string;
+  /** The `User-Agent` header, or null. */
+  readonly userAgent: string | null;
+  /** Why the request was refused, when it was. */
+  readonly reason: RejectReason | null;
 }
 
-/** The `onResponse` hook returned by {@linkcode accessLog}. */
-export type AccessLogHook = (
-  ctx: AccessLogContext,
-  res: Response,
-  info: { durationMs: number },
-) => void;
+/** The App option `accessLog`: receives one entry per request. */
+export type AccessLogHook = (entry: AccessLogEntry) => void;
+
+function bound(value: string | null, max: number): string | null {
+  return value !== null && value.length > max
+    ? value.slice(0, max) + "…"
+    : value;
+}
 
 /**
- * Returns an `onResponse` hook that writes one JSON line per request with
- * `time` (ISO 8601), `id`, `method`, `route` (the pattern, never the raw
- * path, so no query strings or ids of users leak into logs), `status`,
- * `durationMs` (rounded to microseconds) and `bytes` (the response
- * `Content-Length`, or the size of the text a Context helper sent; null when
- * the length is not known up front, as for streams). Off unless installed.
+ * Returns an access-log hook for the App option `accessLog` that writes one
+ * JSON line per request with `time` (ISO 8601), `id`, `method`, `path`
+ * (bounded to {@linkcode MAX_LOGGED_PATH}), `route`, `status`, `durationMs`
+ * (rounded to microseconds), `bytesIn`, `bytesOut`, `client`, `userAgent`
+ * (bounded to {@linkcode MAX_LOGGED_USER_AGENT}) and `reason`. Requests
+ * refused before routing (400, 414, 431, the h1 engine's 408) get a line
+ * too. Lines are JSON, so a client's CR, LF or control bytes are escaped and
+ * can never start a forged line.
  *
  * @example Usage
  * ```ts
  * import { accessLog, App } from "@palisade/server";
  * const lines: string[] = [];
- * const app = new App({ onResponse: accessLog({ sink: (l) => lines.push(l) }) });
+ * const app = new App({ accessLog: accessLog({ sink: (l) => lines.push(l) }) });
  * ```
  */
 export function accessLog(options?: AccessLogOptions): AccessLogHook {
   const sink = options?.sink ?? console.log;
   let reported = false;
-  return (ctx, res, info) => {
-    const length = res.headers.get("content-length");
-    const sent = ctx._sent;
-    const text = ctx._sentJson === true
-      ? JSON.stringify(sent) // paid only when the access log is on
-      : sent;
-    const bytes = length !== null
-      ? Number(length)
-      : typeof text === "string" && res.status !== 204 && res.status !== 304
-      ? utf8Length(text)
-      : null;
+  return (entry) => {
     const line = JSON.stringify({
-      time: new Date().toISOString(),
-      id: ctx.requestId,
-      method: ctx.method,
-      route: ctx.route,
-      status: res.status,
-      durationMs: Math.round(info.durationMs * 1000) / 1000,
-      bytes: Number.isSafeInteger(bytes) ? bytes : null,
+      time: new Date(entry.time).toISOString(),
+      id: entry.requestId,
+      method: entry.method,
+      path: bound(entry.path, MAX_LOGGED_PATH),
+      route: entry.route,
+      status: entry.status,
+      durationMs: Math.round(entry.durationMs * 1000) / 1000,
+      bytesIn: entry.bytesIn,
+      bytesOut: entry.bytesOut,
+      client: entry.client,
+      userAgent: bound(entry.userAgent, MAX_LOGGED_USER_AGENT),
+      reason: entry.reason,
     });
     try {
       sink(line);

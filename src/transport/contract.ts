@@ -67,6 +67,18 @@ export interface UpgradedSocket {
   close(): void;
 }
 
+/** What a transport knew of a request it refused before handing it over. */
+export interface RejectedRequest {
+  /** Request method, when the request line was read. */
+  method?: string;
+  /** Request target, when the request line was read. */
+  target?: string;
+  /** The client's address. */
+  remote?: RemoteAddr;
+  /** The `User-Agent` header, when the head was read. */
+  userAgent?: string | null;
+}
+
 /** A fetch-style handler: what `Deno.serve` calls. */
 export type FetchHandler = (
   req: Request,
@@ -91,8 +103,17 @@ export interface Servable {
   handle(src: RequestSource, info: ServeInfo): Response | Promise<Response>;
   /** The App-wide limits; a transport enforces the URL and header ones itself. */
   readonly limits?: Readonly<Limits>;
-  /** Counts a rejection made before any request existed and reports it to hooks. */
-  reject?(reason: RejectReason, status: number, detail: string): void;
+  /**
+   * Counts a rejection made before any request existed, reports it to the
+   * hooks and writes its access-log line; `request` is what the transport
+   * knew of the refused request.
+   */
+  reject?(
+    reason: RejectReason,
+    status: number,
+    detail: string,
+    request?: RejectedRequest,
+  ): void;
   /** Where a transport counts connections. */
   readonly metrics?: ConnectionMetrics;
 }

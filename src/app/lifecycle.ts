@@ -1,0 +1,620 @@
+/**
+ * The request lifecycle of an App: routing a request to its entry, running
+ * the chain under the deadline, settling the response (request id, drain
+ * marks, HEAD), watching a streamed body until its last byte, and the ends
+ * of a request: complete, deadline, forced shutdown. State per request lives
+ * in its {@linkcode Exchange}; state per App lives here.
+ *
+ * @module
+ */
+
+import { Context } from "../context/context.ts";
+import type { TrackedSocket } from "../context/core.ts";
+import { rawBody, type StreamControl } from "../context/stream.ts";
+import { HttpError, problem, problemJson } from "../http/errors.ts";
+import type { RejectReason } from "../http/limits.ts";
+import { isValidRequestId, newRequestId } from "../http/request_id.ts";
+import { bodyKind, hasImmutableHeaders } from "../internal/deno.ts";
+import { utf8Length } from "../internal/text.ts";
+import { resolveClientAddr } from "../net/client_addr.ts";
+import type { AccessLogEntry } from "../observe/access_log.ts";
+import type { Metrics } from "../observe/metrics.ts";
+import { normalizePath } from "../router/path.ts";
+import type {
+  RejectedRequest,
+  RemoteAddr,
+  RequestSource,
+  ServeInfo,
+} from "../transport/contract.ts";
+import { Exchange, type ExchangeOwner } from "./exchange.ts";
+import { InflightRegistry } from "./inflight.ts";
+import type { AppSettings } from "./options.ts";
+import type { Table } from "./route_table.ts";
+
+/** Epoch ms at which `performance.now()` was 0. */
+const TIME_ORIGIN = performance.timeOrigin;
+const UNKNOWN_PEER: RemoteAddr = { hostname: "", port: 0 };
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(
+  Object.create(null),
+);
+/** Rejections of connections, not requests: counted, but no access-log line. */
+const CONNECTION_REASONS: ReadonlySet<RejectReason> = new Set([
+  "connection_limit",
+  "tls_handshake",
+]);
+
+function noop(): void {}
+
+/** Cancels the unread body of a response nobody will send. */
+function dropBody(res: Response): void {
+  if (bodyKind(res) === "stream") res.body!.cancel().catch(noop);
+}
+
+/** The lifecycle of every request of one App; see the module doc. */
+export class Lifecycle implements ExchangeOwner {
+  /** Every request whose response is not complete. */
+  readonly registry: InflightRegistry = new InflightRegistry();
+  /** Where requests are recorded; undefined when metrics are off. */
+  readonly metrics: Metrics | undefined;
+  /** Requests whose response was handed to the transport in full. */
+  completed = 0;
+  /** Requests cut off: deadline or forced shutdown mid-stream, client gone. */
+  aborted = 0;
+  /** From `drain()` on: responses carry `Connection: close`. */
+  draining = false;
+  readonly #settings: AppSettings;
+  readonly #sockets = new Set<TrackedSocket>();
+  #socketWaiters: (() => void)[] = [];
+
+  constructor(settings: AppSettings, metrics: Metrics) {
+    this.#settings = settings;
+    this.metrics = settings.record ? metrics : undefined;
+  }
+
+  /** Sockets taken over from requests (WebSockets) still open. */
+  get sockets(): number {
+    return this.#sockets.size;
+  }
+
+  /** Routes and runs one request; see `App.fetch`. */
+  run(
+    table: Table,
+    req: Request | null,
+    src: RequestSource | null,
+    info: ServeInfo | undefined,
+    method: string,
+    rawPath: string,
+    query: string,
+  ): Response | Promise<Response> {
+    let path: string;
+    try {
+      path = normalizePath(rawPath);
+    } catch (e) {
+      if (e instanceof HttpError) {
+        return this.early("bad_path", e.status, e.message, {
+          req,
+          src,
+          info,
+          method,
+          path: rawPath,
+        });
+      }
+      throw e;
+    }
+    const router = table.router;
+    let head = false;
+    let match = router.match(method, path);
+    if (match === null && method === "HEAD") {
+      match = router.match("GET", path);
+      head = match !== null;
+    }
+    const entry = match === null ? table.fallback : match.value;
+    const ex = new Exchange(this, entry, req, src, info, rawPath, query);
+    const ctx = new Context(
+      ex,
+      method,
+      path,
+      match === null ? NO_PARAMS : match.params,
+      entry.pattern,
+    );
+    ex.ctx = ctx;
+    ex.headViaGet = head;
+    const idHeader = this.#settings.idHeader;
+    if (idHeader !== false) ex.requestId = this.#requestId(idHeader, req, src);
+    const list = entry.list;
+    // One clock read serves the deadline and the duration metric.
+    const now = performance.now();
+    ex.start = now;
+    if (list.ms > 0) ex.deadline = Math.round(TIME_ORIGIN + now) + list.ms;
+    if (this.metrics !== undefined) this.metrics.active++;
+    const onRequest = this.#settings.hooks.onRequest;
+    if (onRequest !== undefined) {
+      try {
+        onRequest(ctx);
+      } catch (e) {
+        this.reportError(e, ctx);
+      }
+    }
+    let res: Response | Promise<Response>;
+    try {
+      res = entry.chain(ctx);
+    } catch (e) {
+      res = this.#render(ex, e);
+    }
+    if (!(res instanceof Promise)) return this.#respond(ex, res);
+    this.registry.add(list, ex);
+    return new Promise<Response>((resolve) => {
+      ex.resolve = resolve;
+      res.then(
+        (r) => this.#respond(ex, r),
+        (e) => this.#settle(ex, this.#render(ex, e)),
+      );
+    });
+  }
+
+  #settle(ex: Exchange, res: Response | Promise<Response>): void {
+    if (!(res instanceof Promise)) {
+      this.#respond(ex, res);
+      return;
+    }
+    res.then(
+      (r) => this.#respond(ex, r),
+      (e) => this.#respond(ex, this.#fallbackError(ex, e)),
+    );
+  }
+
+  /** Renders `error` with the route's `onError`, or the default rendering. */
+  #render(ex: Exchange, error: unknown): Response | Promise<Response> {
+    if (!(error instanceof HttpError)) this.reportError(error, ex.ctx);
+    const onError = ex.entry.onError;
+    if (onError === undefined) return this.#defaultError(error);
+    try {
+      return onError(error, ex.ctx);
+    } catch (e) {
+      return this.#fallbackError(ex, e);
+    }
+  }
+
+  /** The error renderer itself failed: report what it threw, then render. */
+  #fallbackError(ex: Exchange, error: unknown): Response {
+    if (!(error instanceof HttpError)) this.reportError(error, ex.ctx);
+    return this.#defaultError(error);
+  }
+
+  #defaultError(error: unknown): Response {
+    return error instanceof HttpError ? error.toResponse() : problem(500);
+  }
+
+  /**
+   * Sends `error` to `onError`, or to `console.error` when no hook is set or
+   * the hook itself throws: a failing hook must never fail a request or
+   * become an unhandled rejection that ends the process.
+   */
+  reportError(error: unknown, ctx: Context | null): void {
+    const onError = this.#settings.hooks.onError;
+    if (onError !== undefined) {
+      try {
+        onError(error, ctx);
+        return;
+      } catch (hookError) {
+        console.error("Palisade: the onError hook threw", hookError);
+      }
+    }
+    console.error("Palisade: unhandled error in a request", error);
+  }
+
+  /** Settles `ex` with `res` unless the deadline or a shutdown already did. */
+  #respond(ex: Exchange, res: unknown): Response {
+    if (ex.phase !== "handling") {
+      // Answered already (deadline or forced shutdown): drop this response.
+      if (res instanceof Response) dropBody(res);
+      return res as Response;
+    }
+    let out: Response;
+    if (!(res instanceof Response)) {
+      this.reportError(
+        new TypeError(
+          `Handler for ${ex.ctx.method} ${
+            ex.ctx.route || ex.ctx.path
+          } returned ${res === null ? "null" : typeof res}, not a Response`,
+        ),
+        ex.ctx,
+      );
+      out = problem(500);
+    } else if (res.type === "error") {
+      out = problem(500); // Response.error(): a network error
+    } else out = res;
+    ex.phase = "responded";
+    if (this.#settings.idHeader !== false || this.draining) {
+      if (out.status !== 101 && hasImmutableHeaders(out)) {
+        out = new Response(out.body, out); // copy once, only when needed
+      }
+      this.#stamp(out, ex.requestId);
+    }
+    if (ex.headViaGet && bodyKind(out) !== "none") {
+      dropBody(out);
+      out = new Response(null, out);
+    }
+    const stream = ex.stream;
+    if (bodyKind(out) === "stream") {
+      if (stream === null || out.body !== stream.body) {
+        // A raw ReadableStream (or a stream other than the one ctx.stream /
+        // ctx.sse built): wrap it, so its end is seen and it can be cut.
+        if (stream !== null) {
+          ex.stream = null;
+          stream.end(undefined);
+        }
+        const control: StreamControl = rawBody(
+          out.body!,
+          (e) => this.streamEnded(ex, control, e),
+        );
+        ex.stream = control;
+        out = new Response(control.body, out);
+      }
+      ex.status = out.status;
+      if (ex.list === null) this.registry.add(ex.entry.list, ex);
+    } else {
+      if (stream !== null) {
+        // HEAD, or middleware replaced the stream: nobody will read it.
+        ex.stream = null;
+        stream.end(undefined);
+      }
+      this.#complete(ex, out, true);
+    }
+    ex.resolve?.(out);
+    return out;
+  }
+
+  /** Adds the request id and, while draining, `Connection: close`. */
+  #stamp(res: Response, requestId: string): void {
+    const idHeader = this.#settings.idHeader;
+    if (idHeader !== false) res.headers.set(idHeader, requestId);
+    if (this.draining && res.status !== 101) {
+      res.headers.set("connection", "close");
+    }
+  }
+
+  /**
+   * Marks `ex` finished: metrics, hooks, access log, unread body, registry.
+   * `ok` counts it completed (every byte handed to the transport), else
+   * aborted.
+   */
+  #complete(ex: Exchange, res: Response | null, ok: boolean): void {
+    ex.phase = "finished";
+    ex.detach();
+    this.registry.remove(ex);
+    if (ok) this.completed++;
+    else this.aborted++;
+    const status = res !== null ? res.status : ex.status;
+    ex.status = status;
+    const { hooks, accessLog } = this.#settings;
+    const onResponse = hooks.onResponse;
+    const metrics = this.metrics;
+    if (
+      metrics !== undefined || onResponse !== undefined ||
+      accessLog !== undefined
+    ) {
+      const durationMs = performance.now() - ex.start;
+      const ctx = ex.ctx;
+      if (metrics !== undefined) {
+        metrics.active--;
+        metrics.record(ctx.method, ctx.route, status, durationMs / 1000);
+      }
+      if (onResponse !== undefined) {
+        try {
+          onResponse(ctx, res ?? new Response(null, { status }), {
+            durationMs,
+          });
+        } catch (e) {
+          this.reportError(e, ctx);
+        }
+      }
+      if (accessLog !== undefined) {
+        this.#log({
+          time: TIME_ORIGIN + ex.start,
+          requestId: ex.requestId,
+          method: ctx.method,
+          path: ex.rawPath,
+          route: ctx.route,
+          status,
+          durationMs,
+          bytesIn: ex.bodyIfUsed?.bytesRead ??
+            declaredLength(ex.header("content-length")),
+          bytesOut: bytesOut(ex, res),
+          client: ex.remote().hostname,
+          userAgent: ex.header("user-agent"),
+          reason: ex.reason,
+        }, ctx);
+      }
+    }
+    const body = ex.bodyIfUsed;
+    if (body !== undefined) body.cancel();
+    else if (ctxHasBody(ex)) {
+      const stream = ex.req !== null ? ex.req.body : ex.src!.body;
+      if (stream !== null && !stream.locked) stream.cancel().catch(noop);
+    }
+  }
+
+  #log(entry: AccessLogEntry, ctx: Context | null): void {
+    try {
+      this.#settings.accessLog!(entry);
+    } catch (e) {
+      this.reportError(e, ctx);
+    }
+  }
+
+  /** A body `ctx.stream` / `ctx.sse` / a raw stream delivered ended. */
+  streamEnded(ex: Exchange, control: StreamControl, error?: unknown): void {
+    if (control !== ex.stream || ex.phase === "finished") return;
+    ex.streamBytes = control.bytes;
+    if (error !== undefined) ex.abort(error);
+    // Still "handling": the stream ended before the response was chosen.
+    if (ex.phase === "responded") this.#complete(ex, null, error === undefined);
+  }
+
+  /** The in-flight registry's callback: `ex` passed its deadline. */
+  expire(ex: Exchange): void {
+    if (ex.phase === "finished") return;
+    const reason = new DOMException(
+      `Request exceeded its deadline of ${ex.entry.list.ms} ms`,
+      "TimeoutError",
+    );
+    ex.abort(reason);
+    this.metrics?.deadlineExceeded();
+    this.reject("deadline", 503, reason.message, ex);
+    if (ex.phase === "responded") {
+      this.#end(ex, reason);
+      return;
+    }
+    const res = problem(503, reason.message);
+    this.#stamp(res, ex.requestId);
+    this.#complete(ex, res, true);
+    ex.resolve?.(res);
+  }
+
+  /** Ends the streamed body of `ex` (SSE cleanly, others cut) and completes it. */
+  #end(ex: Exchange, reason: unknown): void {
+    const stream = ex.stream;
+    ex.stream = null;
+    stream?.end(reason);
+    ex.streamBytes = stream?.bytes ?? null;
+    this.#complete(ex, null, stream?.kind === "sse");
+  }
+
+  /** Counts a rejection and reports it to `onReject`. */
+  reject(
+    reason: RejectReason,
+    status: number,
+    detail: string,
+    ex: Exchange | null,
+  ): void {
+    this.metrics?.reject(reason);
+    if (ex !== null) ex.reason = reason;
+    const onReject = this.#settings.hooks.onReject;
+    if (onReject !== undefined) {
+      const ctx = ex?.ctx ?? null;
+      try {
+        onReject({ reason, status, detail, ctx });
+      } catch (e) {
+        this.reportError(e, ctx);
+      }
+    }
+  }
+
+  /**
+   * Answers a request refused before routing (bad path, URL or header
+   * limits): counts it, logs it, and returns the problem response with the
+   * request id.
+   */
+  early(
+    reason: RejectReason,
+    status: number,
+    detail: string,
+    request: EarlyRequest,
+  ): Response {
+    this.reject(reason, status, detail, null);
+    const res = problem(status, detail);
+    const idHeader = this.#settings.idHeader;
+    let requestId = "";
+    if (idHeader !== false) {
+      requestId = this.#requestId(idHeader, request.req, request.src);
+      res.headers.set(idHeader, requestId);
+    }
+    if (this.draining) res.headers.set("connection", "close");
+    if (this.#settings.accessLog !== undefined) {
+      const header = (n: string): string | null =>
+        request.req !== null
+          ? request.req.headers.get(n)
+          : request.src!.header(n);
+      this.#logRejected(reason, status, detail, {
+        method: request.method,
+        target: request.path,
+        remote: this.#remoteOf(
+          peerOf(request.info),
+          header,
+        ),
+        userAgent: header("user-agent"),
+        requestId,
+      });
+    }
+    return res;
+  }
+
+  /** A rejection made by a transport before any request existed. */
+  rejectedByTransport(
+    reason: RejectReason,
+    status: number,
+    detail: string,
+    request: RejectedRequest | undefined,
+  ): void {
+    this.reject(reason, status, detail, null);
+    if (
+      this.#settings.accessLog !== undefined && !CONNECTION_REASONS.has(reason)
+    ) {
+      this.#logRejected(reason, status, detail, {
+        method: request?.method ?? "",
+        target: request?.target ?? "",
+        remote: request?.remote ?? UNKNOWN_PEER,
+        userAgent: request?.userAgent ?? null,
+        requestId: "",
+      });
+    }
+  }
+
+  #logRejected(
+    reason: RejectReason,
+    status: number,
+    detail: string,
+    r: {
+      method: string;
+      target: string;
+      remote: RemoteAddr;
+      userAgent: string | null;
+      requestId: string;
+    },
+  ): void {
+    const q = r.target.indexOf("?");
+    this.#log({
+      time: Date.now(),
+      requestId: r.requestId,
+      method: r.method,
+      path: q === -1 ? r.target : r.target.slice(0, q),
+      route: "",
+      status,
+      durationMs: 0,
+      bytesIn: null,
+      bytesOut: utf8Length(problemJson(status, detail)),
+      client: r.remote.hostname,
+      userAgent: r.userAgent,
+      reason,
+    }, null);
+  }
+
+  remoteOf(ex: Exchange, peer: RemoteAddr): RemoteAddr {
+    return this.#remoteOf(peer, (n) => ex.header(n));
+  }
+
+  #remoteOf(
+    peer: RemoteAddr,
+    header: (name: string) => string | null,
+  ): RemoteAddr {
+    const trust = this.#settings.trust;
+    return trust === undefined ? peer : resolveClientAddr(peer, header, trust);
+  }
+
+  #requestId(
+    idHeader: string,
+    req: Request | null,
+    src: RequestSource | null,
+  ): string {
+    const incoming = req !== null
+      ? req.headers.get(idHeader)
+      : src!.header(idHeader);
+    return incoming !== null && isValidRequestId(incoming)
+      ? incoming
+      : newRequestId();
+  }
+
+  track(socket: TrackedSocket): () => void {
+    this.#sockets.add(socket);
+    return () => {
+      if (this.#sockets.delete(socket) && this.#sockets.size === 0) {
+        const waiters = this.#socketWaiters;
+        this.#socketWaiters = [];
+        for (const w of waiters) w();
+      }
+    };
+  }
+
+  /**
+   * Graceful drain: later responses carry `Connection: close`, open SSE
+   * streams end cleanly (their writer's signal aborts with `reason`), taken
+   * over sockets start closing (WebSocket 1001). Other streams keep going.
+   */
+  drain(reason: unknown): void {
+    this.draining = true;
+    this.registry.forEach((item) => {
+      const ex = item as Exchange;
+      if (ex.phase === "responded" && ex.stream?.kind === "sse") {
+        ex.stream.end(reason);
+      }
+    });
+    for (const socket of [...this.#sockets]) socket.goingAway();
+  }
+
+  /** Resolves when no request is in flight and no taken-over socket is open. */
+  async idle(): Promise<void> {
+    await this.registry.idle();
+    while (this.#sockets.size > 0) {
+      await new Promise<void>((r) => this.#socketWaiters.push(r));
+      await this.registry.idle();
+    }
+  }
+
+  /**
+   * Forced shutdown: aborts every request in flight with `reason`, answers
+   * those still waiting with 503, cuts open streams, closes taken-over
+   * sockets. Returns how many requests were cut.
+   */
+  abortAll(reason: unknown): number {
+    for (const socket of [...this.#sockets]) socket.terminate();
+    let n = 0;
+    this.registry.forEach((item) => {
+      const ex = item as Exchange;
+      if (ex.phase === "finished") return;
+      n++;
+      ex.abort(reason);
+      if (ex.phase === "responded") {
+        const stream = ex.stream;
+        ex.stream = null;
+        stream?.end(reason);
+        ex.streamBytes = stream?.bytes ?? null;
+        this.#complete(ex, null, false);
+        return;
+      }
+      const res = problem(503, "Server is shutting down");
+      this.#stamp(res, ex.requestId);
+      this.#complete(ex, res, false);
+      ex.resolve?.(res);
+    });
+    return n;
+  }
+}
+
+/** What `early` knows of a request refused before routing. */
+export interface EarlyRequest {
+  req: Request | null;
+  src: RequestSource | null;
+  info: ServeInfo | undefined;
+  method: string;
+  path: string;
+}
+
+function peerOf(info: ServeInfo | undefined): RemoteAddr {
+  const peer = info?.remoteAddr;
+  return peer && "hostname" in peer
+    ? { hostname: peer.hostname, port: peer.port }
+    : UNKNOWN_PEER;
+}
+
+function ctxHasBody(ex: Exchange): boolean {
+  const m = ex.ctx.method;
+  return m !== "GET" && m !== "HEAD";
+}
+
+function declaredLength(value: string | null): number | null {
+  return value !== null && /^[0-9]{1,15}$/.test(value) ? Number(value) : null;
+}
+
+/** Response body bytes for the access log, when known. */
+function bytesOut(ex: Exchange, res: Response | null): number | null {
+  if (res === null) return ex.streamBytes;
+  const status = res.status;
+  if (status === 204 || status === 304 || ex.headViaGet) return 0;
+  const length = declaredLength(res.headers.get("content-length"));
+  if (length !== null) return length;
+  const sent = ex.sentValue;
+  const text = ex.sentJson ? JSON.stringify(sent) : sent;
+  if (typeof text === "string") return utf8Length(text);
+  return bodyKind(res) === "none" ? 0 : null;
+}
