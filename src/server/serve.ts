@@ -196,15 +196,7 @@ export function serve(app: App, options: ServeOptions = {}): Server {
     hostname,
     port,
     tls,
-    h1: {
-      headerTimeoutMs: options.headerTimeoutMs,
-      bodyTimeoutMs: options.bodyTimeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs,
-      tlsHandshakeTimeoutMs: options.tlsHandshakeTimeoutMs,
-      maxConnections: options.maxConnections,
-      maxRequestsPerConnection: options.maxRequestsPerConnection,
-      proxyProtocol: options.proxyProtocol,
-    },
+    h1: options,
   });
   const server = new RunningServer(app, transport, graceMs, options);
   try {

@@ -6,51 +6,34 @@
  */
 
 import type { RejectReason } from "../../http/limits.ts";
-import type { Transport } from "../types.ts";
-import {
-  type ConnectionShared,
-  type H1App,
-  H1Connection,
-} from "./connection.ts";
 import type { ConnectionMetrics } from "../contract.ts";
-import type { ParserLimits } from "./parser/parser.ts";
+import type { Transport } from "../types.ts";
+import { H1Connection } from "./connection.ts";
+import type { H1App, ListenerState } from "./listener_state.ts";
+import type { H1Settings } from "./options.ts";
 import { Sweeper, tickFor } from "./sweeper.ts";
 
-/** Everything {@linkcode H1Listener} needs, resolved and validated. */
-export interface ListenerSettings {
+/** Where and how to listen. */
+export interface ListenAddress {
   /** Interface to bind. */
   hostname: string;
   /** Port to bind; 0 picks one. */
   port: number;
   /** TLS material; undefined for plain TCP. */
   tls: { cert: string; key: string } | undefined;
-  /** Parser limits. */
-  limits: ParserLimits;
-  /** Timeouts in ms (0 = none). */
-  headerTimeoutMs: number;
-  /** See `H1Options.bodyTimeoutMs`. */
-  bodyTimeoutMs: number;
-  /** See `H1Options.idleTimeoutMs`. */
-  idleTimeoutMs: number;
-  /** See `H1Options.tlsHandshakeTimeoutMs`. */
-  tlsHandshakeTimeoutMs: number;
-  /** Most open connections. */
-  maxConnections: number;
-  /** Most requests per connection; 0 = unlimited. */
-  maxRequestsPerConnection: number;
-  /** Expect a PROXY protocol header on every connection. */
-  proxyProtocol: boolean;
 }
 
 /** Pause after a failed `accept()` (e.g. out of file descriptors), in ms. */
 const ACCEPT_BACKOFF_MS = 50;
+/** Most spare parsers and read buffers a listener keeps. */
+const SPARE_MAX = 512;
 
 /**
  * A running h1 listener: the {@linkcode Transport} that `serve()` drives.
  *
  * @example Usage
  * ```ts ignore
- * const t = new H1Listener(app, metrics, settings);
+ * const t = new H1Listener(app, metrics, address, settings);
  * t.stopAccepting();
  * await t.close();
  * ```
@@ -63,8 +46,7 @@ export class H1Listener implements Transport {
   #listener: Deno.Listener;
   #app: H1App;
   #metrics: ConnectionMetrics | undefined;
-  #shared: ConnectionShared;
-  #max: number;
+  #state: ListenerState;
   #conns = new Set<H1Connection>();
   #listening = true;
   #resolve!: () => void;
@@ -83,17 +65,17 @@ export class H1Listener implements Transport {
   constructor(
     app: H1App,
     metrics: ConnectionMetrics | undefined,
-    settings: ListenerSettings,
+    address: ListenAddress,
+    settings: H1Settings,
   ) {
     this.#app = app;
     this.#metrics = metrics;
-    this.#max = settings.maxConnections;
-    const tls = settings.tls;
+    const tls = address.tls;
     this.#listener = tls === undefined
-      ? Deno.listen({ hostname: settings.hostname, port: settings.port })
+      ? Deno.listen({ hostname: address.hostname, port: address.port })
       : Deno.listenTls({
-        hostname: settings.hostname,
-        port: settings.port,
+        hostname: address.hostname,
+        port: address.port,
         cert: tls.cert,
         key: tls.key,
         alpnProtocols: ["http/1.1"],
@@ -102,25 +84,19 @@ export class H1Listener implements Transport {
     const host = this.addr.hostname.includes(":")
       ? `[${this.addr.hostname}]`
       : this.addr.hostname;
-    this.#shared = {
+    this.#state = {
       app,
+      settings,
       sweeper: new Sweeper(tickFor([
         settings.headerTimeoutMs,
         settings.bodyTimeoutMs,
         settings.idleTimeoutMs,
         settings.tlsHandshakeTimeoutMs,
       ])),
-      limits: settings.limits,
-      headerTimeoutMs: settings.headerTimeoutMs,
-      bodyTimeoutMs: settings.bodyTimeoutMs,
-      idleTimeoutMs: settings.idleTimeoutMs,
-      tlsHandshakeTimeoutMs: settings.tlsHandshakeTimeoutMs,
-      maxRequests: settings.maxRequestsPerConnection,
-      proxyProtocol: settings.proxyProtocol,
       tls: tls !== undefined,
       localHost: `${host}:${this.addr.port}`,
       draining: false,
-      spare: { parsers: [], buffers: [] },
+      spare: { parsers: [], buffers: [], max: SPARE_MAX },
     };
     this.finished = new Promise((resolve) => this.#resolve = resolve);
     this.#acceptLoop();
@@ -128,7 +104,7 @@ export class H1Listener implements Transport {
 
   /** True from {@linkcode H1Listener.stopAccepting} on. */
   get draining(): boolean {
-    return this.#shared.draining;
+    return this.#state.draining;
   }
 
   /** Number of open connections. */
@@ -141,15 +117,15 @@ export class H1Listener implements Transport {
    * makes every later response carry `Connection: close`.
    */
   stopAccepting(): void {
-    if (this.#shared.draining) return;
-    this.#shared.draining = true;
+    if (this.#state.draining) return;
+    this.#state.draining = true;
     this.#closeListener();
     for (const c of this.#conns) c.closeIfIdle();
   }
 
   /** Closes every connection now; resolves when all are closed. */
   close(): Promise<void> {
-    this.#shared.draining = true;
+    this.#state.draining = true;
     this.#closeListener();
     for (const c of this.#conns) c.forceClose();
     return this.finished;
@@ -165,6 +141,7 @@ export class H1Listener implements Transport {
 
   async #acceptLoop(): Promise<void> {
     const listener = this.#listener;
+    const max = this.#state.settings.maxConnections;
     while (this.#listening) {
       let conn: Deno.Conn;
       try {
@@ -179,12 +156,12 @@ export class H1Listener implements Transport {
         close(conn);
         break;
       }
-      if (this.#conns.size >= this.#max) {
+      if (this.#conns.size >= max) {
         close(conn);
         this.#reject(
           "connection_limit",
           503,
-          `Connection refused: the maxConnections limit of ${this.#max} is reached`,
+          `Connection refused: the maxConnections limit of ${max} is reached`,
         );
         continue;
       }
@@ -196,7 +173,7 @@ export class H1Listener implements Transport {
           tcp.setNoDelay(true);
         } catch { /* the socket is gone already */ }
       }
-      const c = new H1Connection(conn, this.#shared, this.#onClose);
+      const c = new H1Connection(conn, this.#state, this.#onClose);
       this.#conns.add(c);
       this.#metrics?.connectionOpened();
       c.run();

@@ -10,13 +10,26 @@ import {
   ProxyProtocolError,
 } from "../../../src/transport/h1/proxy_protocol.ts";
 import { Sweeper, tickFor } from "../../../src/transport/h1/sweeper.ts";
+import { serializeFixed } from "../../../src/transport/h1/response/fixed.ts";
 import {
   problemBytes,
-  serializeFixed,
+  type Sink,
   statusLine,
   type WriteInfo,
-  writeResponse,
-} from "../../../src/transport/h1/response/writer.ts";
+} from "../../../src/transport/h1/response/head.ts";
+import { writeStreamed } from "../../../src/transport/h1/response/streamed.ts";
+
+/** Writes `res` the way a connection does: one buffer when fixed, else streamed. */
+async function writeResponse(
+  sink: Sink,
+  res: Response,
+  info: WriteInfo,
+): Promise<boolean> {
+  const bytes = serializeFixed(res, info);
+  if (bytes === undefined) return await writeStreamed(sink, res, info);
+  await sink.write(bytes);
+  return info.keepAlive;
+}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -176,6 +189,8 @@ function info(over: Partial<WriteInfo> = {}): WriteInfo {
     keepAlive: true,
     now: Date.now(),
     buffer: null,
+    declaredLength: null,
+    closeAsked: false,
     ...over,
   };
 }
