@@ -26,7 +26,7 @@ import {
   type RequestHead,
   RequestParser,
 } from "./parser/parser.ts";
-import { parseProxyHeader, PROXY_V2_MAX_PAYLOAD } from "./proxy_protocol.ts";
+import { readProxyHeader } from "./proxy_protocol.ts";
 import { RequestBody } from "./request_body.ts";
 import { serializeFixed } from "./response/fixed.ts";
 import {
@@ -39,6 +39,7 @@ import {
 } from "./response/head.ts";
 import { writeStreamed } from "./response/streamed.ts";
 import { H1Source } from "./source.ts";
+import { upgradedSocket } from "./upgrade.ts";
 import type { ListenerState } from "./listener_state.ts";
 import type { Timed } from "./sweeper.ts";
 
@@ -46,7 +47,6 @@ import type { Timed } from "./sweeper.ts";
 export const LINGER_MS = 1000;
 /** Most bytes read and dropped while lingering before a close. */
 const LINGER_BYTES = 64 * 1024;
-const EMPTY: Uint8Array = new Uint8Array(0);
 
 /**
  * What the connection's one deadline is for: the TLS handshake, the first
@@ -373,38 +373,14 @@ export class H1Connection implements Timed, Sink {
   }
 
   async #readProxyHeader(): Promise<boolean> {
-    const input = this.#input;
-    let acc: Uint8Array = EMPTY;
-    for (;;) {
-      if (!(await input.read())) return false;
-      const got = input.chunk;
-      if (acc.length === 0) acc = got;
-      else {
-        const joined = new Uint8Array(acc.length + got.length);
-        joined.set(acc);
-        joined.set(got, acc.length);
-        acc = joined;
-      }
-      input.pos = got.length;
-      let header;
-      try {
-        header = parseProxyHeader(acc);
-      } catch (e) {
-        this.#reject("bad_request", 400, (e as Error).message);
-        return false;
-      }
-      if (header !== null) {
-        if (header.client !== null) this.#info = { remoteAddr: header.client };
-        // The bytes after the header are the start of the first request.
-        input.chunk = acc.subarray(header.length);
-        input.pos = 0;
-        input.lent = true; // `acc` may be the read buffer: do not reuse it
-        return true;
-      }
-      if (acc === got) {
-        acc = got.slice(); // keep it: the read buffer is reused
-      }
-      if (acc.length > 16 + PROXY_V2_MAX_PAYLOAD) return false;
+    try {
+      const client = await readProxyHeader(this.#input);
+      if (client === false) return false;
+      if (client !== null) this.#info = { remoteAddr: client };
+      return true;
+    } catch (e) {
+      this.#reject("bad_request", 400, (e as Error).message);
+      return false;
     }
   }
 
@@ -427,31 +403,13 @@ export class H1Connection implements Timed, Sink {
     this.#src = null;
     this.#disarm();
     this.#state.sweeper.delete(this);
-    const input = this.#input;
-    input.lent = true; // the read buffer now belongs to the socket
-    let rest = input.rest().slice();
-    let pending = input.pending;
-    const conn = this.#conn;
-    const socket: UpgradedSocket = {
-      read: async (buf) => {
-        if (rest.length === 0 && pending !== null) {
-          const p = pending;
-          pending = null;
-          if (!(await p)) return null;
-          rest = input.rest().slice();
-        }
-        if (rest.length > 0) {
-          const n = Math.min(buf.length, rest.length);
-          buf.set(rest.subarray(0, n));
-          rest = rest.subarray(n);
-          return n;
-        }
-        if (this.#closed) return null;
-        return await conn.read(buf);
-      },
-      write: (bytes) => this.write(bytes),
-      close: () => this.#close(),
-    };
+    const socket = upgradedSocket(
+      this.#conn,
+      this.#input,
+      (bytes) => this.write(bytes),
+      () => this.#close(),
+      () => this.#closed,
+    );
     try {
       onSocket(socket);
     } catch {
@@ -474,13 +432,7 @@ export class H1Connection implements Timed, Sink {
       return;
     }
     this.#arm("linger", LINGER_MS);
-    let budget = LINGER_BYTES;
-    input.pos = input.chunk.length;
-    while (budget > 0 && !this.#closed) {
-      if (!(await input.read())) return;
-      budget -= input.chunk.length;
-      input.pos = input.chunk.length;
-    }
+    await input.skip(LINGER_BYTES);
   }
 
   /** Answers a parse error before any request exists, then closes. */

@@ -96,6 +96,16 @@ export class Input {
     return false;
   }
 
+  /** Reads and drops up to `budget` bytes, until the end or a close. */
+  async skip(budget: number): Promise<void> {
+    this.pos = this.chunk.length;
+    while (budget > 0 && !this.#closed) {
+      if (!(await this.read())) return;
+      budget -= this.chunk.length;
+      this.pos = this.chunk.length;
+    }
+  }
+
   /** No more reads: the connection closed. */
   close(): void {
     this.#closed = true;

@@ -7,6 +7,7 @@
  */
 
 import type { RemoteAddr } from "../contract.ts";
+import type { Input } from "./input.ts";
 
 /** Longest version 1 header, CRLF included (the specification's bound). */
 export const PROXY_V1_MAX_BYTES = 107;
@@ -261,4 +262,42 @@ function ipv6(buf: Uint8Array, at: number): string {
   // Canonical form via the URL parser (compresses the longest zero run).
   const host = new URL(`http://[${groups.join(":")}]/`).hostname;
   return host.slice(1, -1);
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/**
+ * Reads a PROXY header from the start of a connection through `input`,
+ * leaving the bytes after it in `input` as the start of the first request.
+ * Resolves with the client address (null for `LOCAL`/`UNKNOWN` headers), or
+ * `false` when the connection ended or sent more than a header can hold.
+ *
+ * @throws {ProxyProtocolError} for a malformed header.
+ */
+export async function readProxyHeader(
+  input: Input,
+): Promise<RemoteAddr | null | false> {
+  let acc: Uint8Array = EMPTY;
+  for (;;) {
+    if (!(await input.read())) return false;
+    const got = input.chunk;
+    if (acc.length === 0) acc = got;
+    else {
+      const joined = new Uint8Array(acc.length + got.length);
+      joined.set(acc);
+      joined.set(got, acc.length);
+      acc = joined;
+    }
+    input.pos = got.length;
+    const header = parseProxyHeader(acc);
+    if (header !== null) {
+      // The bytes after the header are the start of the first request.
+      input.chunk = acc.subarray(header.length);
+      input.pos = 0;
+      input.lent = true; // `acc` may be the read buffer: do not reuse it
+      return header.client;
+    }
+    if (acc === got) acc = got.slice(); // keep it: the read buffer is reused
+    if (acc.length > 16 + PROXY_V2_MAX_PAYLOAD) return false;
+  }
 }
