@@ -14,13 +14,8 @@
  * @module
  */
 
-export {
-  App,
-  type RouteAdder,
-  shutdownReason,
-  type Step,
-  type Validator,
-} from "./src/app/app.ts";
+export { App, shutdownReason } from "./src/app/app.ts";
+export type { RouteAdder, Step, Validator } from "./src/app/route_types.ts";
 export type {
   AppHooks,
   AppOptions,

@@ -6,24 +6,11 @@
  * @module
  */
 
-import type {
-  Context,
-  DefaultState,
-  Handler,
-  Middleware,
-  ValidMap,
-} from "../context/context.ts";
-import { checkHeaderLimits } from "../http/header_limits.ts";
-import {
-  type Limits,
-  type RejectReason,
-  resolveLimits,
-} from "../http/limits.ts";
-import { nonNegativeInt } from "../internal/validate.ts";
+import type { Context, DefaultState, Handler } from "../context/context.ts";
+import { checkRequestLimits } from "../http/header_limits.ts";
+import type { Limits, RejectReason } from "../http/limits.ts";
 import { Metrics } from "../observe/metrics.ts";
-import type { ParamsOf } from "../router/params.ts";
 import { pathOf, queryOf } from "../router/path.ts";
-import { Router } from "../router/router.ts";
 import type {
   RejectedRequest,
   RequestSource,
@@ -31,11 +18,11 @@ import type {
   ServeInfo,
 } from "../transport/contract.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import type { RouteAdder } from "./route_types.ts";
 import {
   type AppOptions,
   type AppSettings,
   resolveAppOptions,
-  type RouteOptions,
 } from "./options.ts";
 import {
   buildTable,
@@ -45,99 +32,6 @@ import {
   RouteSet,
   type Table,
 } from "./route_table.ts";
-
-/**
- * A handler or middleware step of a route that may add validated outputs
- * (`validate()` middleware) for the steps after it; see {@linkcode Validator}.
- */
-export type Step<S, P, In extends ValidMap, Out extends ValidMap> =
-  & Handler<S, P, In>
-  & { readonly "~validates"?: Out };
-
-/**
- * A middleware that validates part of the request and makes the output
- * available to later handlers as `ctx.valid(target)`, typed.
- */
-export type Validator<Out extends ValidMap> = Middleware & {
-  readonly "~validates"?: Out;
-};
-
-/**
- * The route registration methods (`app.get`, `app.post`, …): a path, optional
- * {@linkcode RouteOptions}, then one or more handlers. `ctx.params` is typed
- * from the path (`"/users/:id"` gives `{ id: string }`, a trailing `*` gives
- * `"*"`), and `ctx.valid(target)` from `validate()` steps before the handler.
- */
-export interface RouteAdder<S, A> {
-  /** A route with one handler. */
-  <Path extends string>(path: Path, handler: Handler<S, ParamsOf<Path>>): A;
-  /** A route with one step (middleware or validator) and a handler. */
-  <Path extends string, V1 extends ValidMap = Record<never, never>>(
-    path: Path,
-    step1: Step<S, ParamsOf<Path>, Record<never, never>, V1>,
-    handler: Handler<S, ParamsOf<Path>, V1>,
-  ): A;
-  /** A route with two steps and a handler. */
-  <
-    Path extends string,
-    V1 extends ValidMap = Record<never, never>,
-    V2 extends ValidMap = Record<never, never>,
-  >(
-    path: Path,
-    step1: Step<S, ParamsOf<Path>, Record<never, never>, V1>,
-    step2: Step<S, ParamsOf<Path>, V1, V2>,
-    handler: Handler<S, ParamsOf<Path>, V1 & V2>,
-  ): A;
-  /** A route with three steps and a handler. */
-  <
-    Path extends string,
-    V1 extends ValidMap = Record<never, never>,
-    V2 extends ValidMap = Record<never, never>,
-    V3 extends ValidMap = Record<never, never>,
-  >(
-    path: Path,
-    step1: Step<S, ParamsOf<Path>, Record<never, never>, V1>,
-    step2: Step<S, ParamsOf<Path>, V1, V2>,
-    step3: Step<S, ParamsOf<Path>, V1 & V2, V3>,
-    handler: Handler<S, ParamsOf<Path>, V1 & V2 & V3>,
-  ): A;
-  /** A route with options and one handler. */
-  <Path extends string>(
-    path: Path,
-    options: RouteOptions,
-    handler: Handler<S, ParamsOf<Path>>,
-  ): A;
-  /** A route with options, one step and a handler. */
-  <Path extends string, V1 extends ValidMap = Record<never, never>>(
-    path: Path,
-    options: RouteOptions,
-    step1: Step<S, ParamsOf<Path>, Record<never, never>, V1>,
-    handler: Handler<S, ParamsOf<Path>, V1>,
-  ): A;
-  /** A route with options, two steps and a handler. */
-  <
-    Path extends string,
-    V1 extends ValidMap = Record<never, never>,
-    V2 extends ValidMap = Record<never, never>,
-  >(
-    path: Path,
-    options: RouteOptions,
-    step1: Step<S, ParamsOf<Path>, Record<never, never>, V1>,
-    step2: Step<S, ParamsOf<Path>, V1, V2>,
-    handler: Handler<S, ParamsOf<Path>, V1 & V2>,
-  ): A;
-  /** A route with any number of handlers (validated outputs untyped). */
-  <Path extends string>(
-    path: Path,
-    ...handlers: Handler<S, ParamsOf<Path>>[]
-  ): A;
-  /** A route with options and any number of handlers. */
-  <Path extends string>(
-    path: Path,
-    options: RouteOptions,
-    ...handlers: Handler<S, ParamsOf<Path>>[]
-  ): A;
-}
 
 const LOCAL_INFO: ServeInfo = {
   remoteAddr: { hostname: "127.0.0.1", port: 0 },
@@ -218,37 +112,7 @@ export class App<S extends object = DefaultState> implements Servable {
   }
 
   #add(method: string, path: string, rest: unknown[]): this {
-    let options: RouteOptions | undefined;
-    if (rest.length > 0 && typeof rest[0] !== "function") {
-      options = rest.shift() as RouteOptions;
-    }
-    const handlers = rest as Handler[];
-    if (handlers.length === 0) {
-      throw new TypeError(`Route ${method} ${path} has no handler`);
-    }
-    for (const h of handlers) {
-      if (typeof h !== "function") {
-        throw new TypeError(
-          `Route ${method} ${path} has a handler that is not a function`,
-        );
-      }
-    }
-    if (options?.limits) resolveLimits(this.#settings.limits, options.limits);
-    if (options?.deadlineMs !== undefined) {
-      nonNegativeInt(
-        `deadlineMs of route ${method} ${path}`,
-        options.deadlineMs,
-      );
-    }
-    // Validate the pattern now, so mistakes throw where the route is declared.
-    new Router<true>().add(method, path, true);
-    this.#set.addRoute({
-      method,
-      pattern: path,
-      limits: options?.limits,
-      deadlineMs: options?.deadlineMs,
-      handlers,
-    });
+    this.#set.addRoute(method, path, rest, this.#settings.limits);
     return this;
   }
 
@@ -373,19 +237,7 @@ export class App<S extends object = DefaultState> implements Servable {
   /** Adds middleware for paths under `prefix`. */
   use(prefix: string, ...middleware: Handler<S>[]): this;
   use(...args: (string | Handler<S>)[]): this {
-    let prefix = "/";
-    if (typeof args[0] === "string") {
-      prefix = normalizePrefix(args.shift() as string);
-    }
-    if (args.length === 0) {
-      throw new TypeError(`Middleware for "${prefix}" is missing`);
-    }
-    for (const fn of args) {
-      if (typeof fn !== "function") {
-        throw new TypeError(`Middleware for "${prefix}" is not a function`);
-      }
-    }
-    for (const fn of args) this.#set.addMiddleware(prefix, fn as Handler);
+    this.#set.addMiddleware(args as (string | Handler)[]);
     return this;
   }
 
@@ -454,12 +306,10 @@ export class App<S extends object = DefaultState> implements Servable {
   }
 
   #table(): Table {
-    const set = this.#set;
-    return set.table ??= buildTable(
-      set,
+    return this.#set.table ??= buildTable(
+      this.#set,
       this.#lifecycle.registry,
-      this.#settings.limits,
-      this.#settings.deadlineMs,
+      this.#settings,
     );
   }
 
@@ -478,32 +328,26 @@ export class App<S extends object = DefaultState> implements Servable {
    */
   fetch(req: Request, info?: ServeInfo): Response | Promise<Response> {
     const url = req.url;
-    const limits = this.#settings.limits;
     let start = url.indexOf("//");
     start = start === -1 ? 0 : url.indexOf("/", start + 2);
     if (start === -1) start = url.length;
-    const method = req.method;
-    if (url.length - start > limits.urlBytes) {
-      return this.#lifecycle.early(
-        "url_too_long",
-        414,
-        `Request target exceeds the urlBytes limit of ${limits.urlBytes} bytes`,
-        { req, src: null, info, method, path: "" },
-      );
-    }
-    const headerCheck = checkHeaderLimits(
+    const refused = checkRequestLimits(
+      url.length - start,
       req.headers,
-      limits.headerCount,
-      limits.headerBytes,
+      this.#settings.limits,
     );
-    if (headerCheck !== null) {
+    if (refused !== null) {
       return this.#lifecycle.early(
-        headerCheck,
-        431,
-        headerCheck === "too_many_headers"
-          ? `Request has more than the headerCount limit of ${limits.headerCount} header fields`
-          : `Request header fields exceed the headerBytes limit of ${limits.headerBytes} bytes`,
-        { req, src: null, info, method, path: url.slice(start) },
+        refused.reason,
+        refused.status,
+        refused.detail,
+        {
+          req,
+          src: null,
+          info,
+          method: req.method,
+          path: refused.reason === "url_too_long" ? "" : url.slice(start),
+        },
       );
     }
     const q = url.indexOf("?", start);
@@ -512,7 +356,7 @@ export class App<S extends object = DefaultState> implements Servable {
       req,
       null,
       info,
-      method,
+      req.method,
       q === -1 ? url.slice(start) : url.slice(start, q),
       q === -1 ? "" : url.slice(q + 1),
     );

@@ -11,13 +11,11 @@
 import { Context } from "../context/context.ts";
 import type { TrackedSocket } from "../context/core.ts";
 import { rawBody, type StreamControl } from "../context/stream.ts";
-import { HttpError, problem, problemJson } from "../http/errors.ts";
+import { HttpError, problem } from "../http/errors.ts";
 import type { RejectReason } from "../http/limits.ts";
 import { isValidRequestId, newRequestId } from "../http/request_id.ts";
 import { bodyKind, hasImmutableHeaders } from "../internal/deno.ts";
-import { utf8Length } from "../internal/text.ts";
 import { resolveClientAddr } from "../net/client_addr.ts";
-import type { AccessLogEntry } from "../observe/access_log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { normalizePath } from "../router/path.ts";
 import type {
@@ -28,6 +26,9 @@ import type {
 } from "../transport/contract.ts";
 import { Exchange, type ExchangeOwner } from "./exchange.ts";
 import { InflightRegistry } from "./inflight.ts";
+import { SocketRegistry } from "./sockets.ts";
+import { refusedEntry } from "./access_entry.ts";
+import { Observer } from "./observer.ts";
 import type { AppSettings } from "./options.ts";
 import type { Table } from "./route_table.ts";
 
@@ -54,8 +55,8 @@ function dropBody(res: Response): void {
 export class Lifecycle implements ExchangeOwner {
   /** Every request whose response is not complete. */
   readonly registry: InflightRegistry = new InflightRegistry();
-  /** Where requests are recorded; undefined when metrics are off. */
-  readonly metrics: Metrics | undefined;
+  /** Metrics, hooks and the access log. */
+  readonly observer: Observer;
   /** Requests whose response was handed to the transport in full. */
   completed = 0;
   /** Requests cut off: deadline or forced shutdown mid-stream, client gone. */
@@ -63,12 +64,16 @@ export class Lifecycle implements ExchangeOwner {
   /** From `drain()` on: responses carry `Connection: close`. */
   draining = false;
   readonly #settings: AppSettings;
-  readonly #sockets = new Set<TrackedSocket>();
-  #socketWaiters: (() => void)[] = [];
+  readonly #sockets = new SocketRegistry();
 
   constructor(settings: AppSettings, metrics: Metrics) {
     this.#settings = settings;
-    this.metrics = settings.record ? metrics : undefined;
+    this.observer = new Observer(settings, metrics);
+  }
+
+  /** Where requests are recorded; undefined when metrics are off. */
+  get metrics(): Metrics | undefined {
+    return this.observer.metrics;
   }
 
   /** Sockets taken over from requests (WebSockets) still open. */
@@ -126,15 +131,7 @@ export class Lifecycle implements ExchangeOwner {
     const now = performance.now();
     ex.start = now;
     if (list.ms > 0) ex.deadline = Math.round(TIME_ORIGIN + now) + list.ms;
-    if (this.metrics !== undefined) this.metrics.active++;
-    const onRequest = this.#settings.hooks.onRequest;
-    if (onRequest !== undefined) {
-      try {
-        onRequest(ctx);
-      } catch (e) {
-        this.reportError(e, ctx);
-      }
-    }
+    this.observer.started(ctx);
     let res: Response | Promise<Response>;
     try {
       res = entry.chain(ctx);
@@ -165,7 +162,7 @@ export class Lifecycle implements ExchangeOwner {
 
   /** Renders `error` with the route's `onError`, or the default rendering. */
   #render(ex: Exchange, error: unknown): Response | Promise<Response> {
-    if (!(error instanceof HttpError)) this.reportError(error, ex.ctx);
+    if (!(error instanceof HttpError)) this.observer.reportError(error, ex.ctx);
     const onError = ex.entry.onError;
     if (onError === undefined) return this.#defaultError(error);
     try {
@@ -177,30 +174,12 @@ export class Lifecycle implements ExchangeOwner {
 
   /** The error renderer itself failed: report what it threw, then render. */
   #fallbackError(ex: Exchange, error: unknown): Response {
-    if (!(error instanceof HttpError)) this.reportError(error, ex.ctx);
+    if (!(error instanceof HttpError)) this.observer.reportError(error, ex.ctx);
     return this.#defaultError(error);
   }
 
   #defaultError(error: unknown): Response {
     return error instanceof HttpError ? error.toResponse() : problem(500);
-  }
-
-  /**
-   * Sends `error` to `onError`, or to `console.error` when no hook is set or
-   * the hook itself throws: a failing hook must never fail a request or
-   * become an unhandled rejection that ends the process.
-   */
-  reportError(error: unknown, ctx: Context | null): void {
-    const onError = this.#settings.hooks.onError;
-    if (onError !== undefined) {
-      try {
-        onError(error, ctx);
-        return;
-      } catch (hookError) {
-        console.error("Palisade: the onError hook threw", hookError);
-      }
-    }
-    console.error("Palisade: unhandled error in a request", error);
   }
 
   /** Settles `ex` with `res` unless the deadline or a shutdown already did. */
@@ -212,7 +191,7 @@ export class Lifecycle implements ExchangeOwner {
     }
     let out: Response;
     if (!(res instanceof Response)) {
-      this.reportError(
+      this.observer.reportError(
         new TypeError(
           `Handler for ${ex.ctx.method} ${
             ex.ctx.route || ex.ctx.path
@@ -285,61 +264,13 @@ export class Lifecycle implements ExchangeOwner {
     this.registry.remove(ex);
     if (ok) this.completed++;
     else this.aborted++;
-    const status = res !== null ? res.status : ex.status;
-    ex.status = status;
-    const { hooks, accessLog } = this.#settings;
-    const onResponse = hooks.onResponse;
-    const metrics = this.metrics;
-    if (
-      metrics !== undefined || onResponse !== undefined ||
-      accessLog !== undefined
-    ) {
-      const durationMs = performance.now() - ex.start;
-      const ctx = ex.ctx;
-      if (metrics !== undefined) {
-        metrics.active--;
-        metrics.record(ctx.method, ctx.route, status, durationMs / 1000);
-      }
-      if (onResponse !== undefined) {
-        try {
-          onResponse(ctx, res ?? new Response(null, { status }), {
-            durationMs,
-          });
-        } catch (e) {
-          this.reportError(e, ctx);
-        }
-      }
-      if (accessLog !== undefined) {
-        this.#log({
-          time: TIME_ORIGIN + ex.start,
-          requestId: ex.requestId,
-          method: ctx.method,
-          path: ex.rawPath,
-          route: ctx.route,
-          status,
-          durationMs,
-          bytesIn: ex.bodyIfUsed?.bytesRead ??
-            declaredLength(ex.header("content-length")),
-          bytesOut: bytesOut(ex, res),
-          client: ex.remote().hostname,
-          userAgent: ex.header("user-agent"),
-          reason: ex.reason,
-        }, ctx);
-      }
-    }
+    if (res !== null) ex.status = res.status;
+    this.observer.finished(ex, res);
     const body = ex.bodyIfUsed;
     if (body !== undefined) body.cancel();
     else if (ctxHasBody(ex)) {
       const stream = ex.req !== null ? ex.req.body : ex.src!.body;
       if (stream !== null && !stream.locked) stream.cancel().catch(noop);
-    }
-  }
-
-  #log(entry: AccessLogEntry, ctx: Context | null): void {
-    try {
-      this.#settings.accessLog!(entry);
-    } catch (e) {
-      this.reportError(e, ctx);
     }
   }
 
@@ -388,17 +319,8 @@ export class Lifecycle implements ExchangeOwner {
     detail: string,
     ex: Exchange | null,
   ): void {
-    this.metrics?.reject(reason);
     if (ex !== null) ex.reason = reason;
-    const onReject = this.#settings.hooks.onReject;
-    if (onReject !== undefined) {
-      const ctx = ex?.ctx ?? null;
-      try {
-        onReject({ reason, status, detail, ctx });
-      } catch (e) {
-        this.reportError(e, ctx);
-      }
-    }
+    this.observer.reject(reason, status, detail, ex?.ctx ?? null);
   }
 
   /**
@@ -421,21 +343,24 @@ export class Lifecycle implements ExchangeOwner {
       res.headers.set(idHeader, requestId);
     }
     if (this.draining) res.headers.set("connection", "close");
-    if (this.#settings.accessLog !== undefined) {
+    if (this.observer.logging) {
       const header = (n: string): string | null =>
         request.req !== null
           ? request.req.headers.get(n)
           : request.src!.header(n);
-      this.#logRejected(reason, status, detail, {
-        method: request.method,
-        target: request.path,
-        remote: this.#remoteOf(
-          peerOf(request.info),
-          header,
-        ),
-        userAgent: header("user-agent"),
-        requestId,
-      });
+      this.observer.log(
+        refusedEntry(reason, status, detail, {
+          method: request.method,
+          target: request.path,
+          remote: this.#remoteOf(
+            peerOf(request.info),
+            header,
+          ),
+          userAgent: header("user-agent"),
+          requestId,
+        }),
+        null,
+      );
     }
     return res;
   }
@@ -449,45 +374,19 @@ export class Lifecycle implements ExchangeOwner {
   ): void {
     this.reject(reason, status, detail, null);
     if (
-      this.#settings.accessLog !== undefined && !CONNECTION_REASONS.has(reason)
+      this.observer.logging && !CONNECTION_REASONS.has(reason)
     ) {
-      this.#logRejected(reason, status, detail, {
-        method: request?.method ?? "",
-        target: request?.target ?? "",
-        remote: request?.remote ?? UNKNOWN_PEER,
-        userAgent: request?.userAgent ?? null,
-        requestId: "",
-      });
+      this.observer.log(
+        refusedEntry(reason, status, detail, {
+          method: request?.method ?? "",
+          target: request?.target ?? "",
+          remote: request?.remote ?? UNKNOWN_PEER,
+          userAgent: request?.userAgent ?? null,
+          requestId: "",
+        }),
+        null,
+      );
     }
-  }
-
-  #logRejected(
-    reason: RejectReason,
-    status: number,
-    detail: string,
-    r: {
-      method: string;
-      target: string;
-      remote: RemoteAddr;
-      userAgent: string | null;
-      requestId: string;
-    },
-  ): void {
-    const q = r.target.indexOf("?");
-    this.#log({
-      time: Date.now(),
-      requestId: r.requestId,
-      method: r.method,
-      path: q === -1 ? r.target : r.target.slice(0, q),
-      route: "",
-      status,
-      durationMs: 0,
-      bytesIn: null,
-      bytesOut: utf8Length(problemJson(status, detail)),
-      client: r.remote.hostname,
-      userAgent: r.userAgent,
-      reason,
-    }, null);
   }
 
   remoteOf(ex: Exchange, peer: RemoteAddr): RemoteAddr {
@@ -516,14 +415,7 @@ export class Lifecycle implements ExchangeOwner {
   }
 
   track(socket: TrackedSocket): () => void {
-    this.#sockets.add(socket);
-    return () => {
-      if (this.#sockets.delete(socket) && this.#sockets.size === 0) {
-        const waiters = this.#socketWaiters;
-        this.#socketWaiters = [];
-        for (const w of waiters) w();
-      }
-    };
+    return this.#sockets.track(socket);
   }
 
   /**
@@ -539,14 +431,14 @@ export class Lifecycle implements ExchangeOwner {
         ex.stream.end(reason);
       }
     });
-    for (const socket of [...this.#sockets]) socket.goingAway();
+    this.#sockets.goingAway();
   }
 
   /** Resolves when no request is in flight and no taken-over socket is open. */
   async idle(): Promise<void> {
     await this.registry.idle();
     while (this.#sockets.size > 0) {
-      await new Promise<void>((r) => this.#socketWaiters.push(r));
+      await this.#sockets.idle();
       await this.registry.idle();
     }
   }
@@ -557,7 +449,7 @@ export class Lifecycle implements ExchangeOwner {
    * sockets. Returns how many requests were cut.
    */
   abortAll(reason: unknown): number {
-    for (const socket of [...this.#sockets]) socket.terminate();
+    this.#sockets.terminate();
     let n = 0;
     this.registry.forEach((item) => {
       const ex = item as Exchange;
@@ -600,21 +492,4 @@ function peerOf(info: ServeInfo | undefined): RemoteAddr {
 function ctxHasBody(ex: Exchange): boolean {
   const m = ex.ctx.method;
   return m !== "GET" && m !== "HEAD";
-}
-
-function declaredLength(value: string | null): number | null {
-  return value !== null && /^[0-9]{1,15}$/.test(value) ? Number(value) : null;
-}
-
-/** Response body bytes for the access log, when known. */
-function bytesOut(ex: Exchange, res: Response | null): number | null {
-  if (res === null) return ex.streamBytes;
-  const status = res.status;
-  if (status === 204 || status === 304 || ex.headViaGet) return 0;
-  const length = declaredLength(res.headers.get("content-length"));
-  if (length !== null) return length;
-  const sent = ex.sentValue;
-  const text = ex.sentJson ? JSON.stringify(sent) : sent;
-  if (typeof text === "string") return utf8Length(text);
-  return bodyKind(res) === "none" ? 0 : null;
 }

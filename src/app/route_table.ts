@@ -14,6 +14,8 @@ import { hasPathPrefix } from "../router/path.ts";
 import { Router } from "../router/router.ts";
 import { type Chain, compose, guard, prefixRelation } from "./compose.ts";
 import type { DeadlineList, InflightRegistry } from "./inflight.ts";
+import { nonNegativeInt } from "../internal/validate.ts";
+import type { RouteOptions } from "./options.ts";
 
 /** Renders the 404 of a path no route matches. */
 export type NotFoundHandler = (ctx: Context) => Response | Promise<Response>;
@@ -73,13 +75,59 @@ export class RouteSet {
     readonly deadlineMs: number | undefined,
   ) {}
 
-  addRoute(def: RouteDef): void {
-    this.routes.push(def);
+  /**
+   * Adds a route from the arguments of `app.get(path, [options], ...handlers)`.
+   *
+   * @throws {TypeError} naming the route when a handler, an option or the
+   * pattern is invalid, so mistakes throw where the route is declared.
+   */
+  addRoute(
+    method: string,
+    pattern: string,
+    rest: unknown[],
+    appLimits: Readonly<Limits>,
+  ): void {
+    let options: RouteOptions | undefined;
+    if (rest.length > 0 && typeof rest[0] !== "function") {
+      options = rest.shift() as RouteOptions;
+    }
+    const handlers = rest as Handler[];
+    const where = `Route ${method} ${pattern}`;
+    if (handlers.length === 0) throw new TypeError(`${where} has no handler`);
+    if (handlers.some((h) => typeof h !== "function")) {
+      throw new TypeError(`${where} has a handler that is not a function`);
+    }
+    if (options?.limits) resolveLimits(appLimits, options.limits);
+    if (options?.deadlineMs !== undefined) {
+      nonNegativeInt(`deadlineMs of ${where}`, options.deadlineMs);
+    }
+    new Router<true>().add(method, pattern, true); // validates the pattern
+    this.routes.push({
+      method,
+      pattern,
+      limits: options?.limits,
+      deadlineMs: options?.deadlineMs,
+      handlers,
+    });
     this.invalidate();
   }
 
-  addMiddleware(prefix: string, fn: Handler): void {
-    this.middleware.push({ prefix, fn });
+  /**
+   * Adds middleware from the arguments of `app.use([prefix], ...middleware)`.
+   *
+   * @throws {TypeError} when the prefix or a middleware is invalid.
+   */
+  addMiddleware(args: (string | Handler)[]): void {
+    const prefix = typeof args[0] === "string"
+      ? normalizePrefix(args.shift() as string)
+      : "/";
+    if (args.length === 0) {
+      throw new TypeError(`Middleware for "${prefix}" is missing`);
+    }
+    if (args.some((fn) => typeof fn !== "function")) {
+      throw new TypeError(`Middleware for "${prefix}" is not a function`);
+    }
+    for (const fn of args) this.middleware.push({ prefix, fn: fn as Handler });
     this.invalidate();
   }
 
@@ -136,9 +184,9 @@ interface Scope {
 export function buildTable(
   root: RouteSet,
   registry: InflightRegistry,
-  limits: Readonly<Limits>,
-  deadlineMs: number,
+  app: { readonly limits: Readonly<Limits>; readonly deadlineMs: number },
 ): Table {
+  const { limits, deadlineMs } = app;
   const router = new Router<RouteEntry>();
   const scopes: Scope[] = [];
   flatten(root, {

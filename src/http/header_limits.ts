@@ -13,6 +13,7 @@
  */
 
 import { headerPairs } from "../internal/deno.ts";
+import type { Limits } from "./limits.ts";
 
 /**
  * Checks `headers` against the limits: null when within them,
@@ -50,4 +51,50 @@ export function checkHeaderLimits(
     : bytes > maxBytes
     ? "headers_too_large"
     : null;
+}
+
+/** A request refused by its URL or header limits. */
+export interface LimitRejection {
+  readonly reason: "url_too_long" | "too_many_headers" | "headers_too_large";
+  readonly status: 414 | 431;
+  readonly detail: string;
+}
+
+/**
+ * Checks a request target of `targetBytes` and its `headers` against the
+ * URL and header limits: null when within them.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkRequestLimits } from "./header_limits.ts";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * checkRequestLimits(9000, new Headers(), DEFAULT_LIMITS)?.status; // 414
+ * ```
+ */
+export function checkRequestLimits(
+  targetBytes: number,
+  headers: Headers,
+  limits: Readonly<Limits>,
+): LimitRejection | null {
+  if (targetBytes > limits.urlBytes) {
+    return {
+      reason: "url_too_long",
+      status: 414,
+      detail:
+        `Request target exceeds the urlBytes limit of ${limits.urlBytes} bytes`,
+    };
+  }
+  const reason = checkHeaderLimits(
+    headers,
+    limits.headerCount,
+    limits.headerBytes,
+  );
+  if (reason === null) return null;
+  return {
+    reason,
+    status: 431,
+    detail: reason === "too_many_headers"
+      ? `Request has more than the headerCount limit of ${limits.headerCount} header fields`
+      : `Request header fields exceed the headerBytes limit of ${limits.headerBytes} bytes`,
+  };
 }
