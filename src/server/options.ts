@@ -1,0 +1,152 @@
+/**
+ * The options of `serve()` and the shape of the running server it returns.
+ *
+ * @module
+ */
+
+import type { H1Options } from "../transport/h1/options.ts";
+
+/** TLS certificate and key, as PEM text or as paths of PEM files. */
+export type TlsOptions =
+  | {
+    /** Certificate chain, PEM text. */
+    cert: string;
+    /** Private key, PEM text. */
+    key: string;
+  }
+  | {
+    /** Path of the certificate chain PEM file, read once at start. */
+    certFile: string;
+    /** Path of the private key PEM file, read once at start. */
+    keyFile: string;
+  };
+
+/** Shutdown settings of `serve()`. */
+export interface ShutdownOptions {
+  /**
+   * How long in-flight requests get to finish after the listener closed, in
+   * ms. When it runs out, every remaining request's `ctx.signal` aborts with
+   * `shutdownReason()`, requests still waiting for a response get 503, and
+   * open streams are cut. 0 forces at once.
+   *
+   * @default {10000}
+   */
+  graceMs?: number;
+  /**
+   * How long after a shutdown starts `server.health()` answers 503 while the
+   * listener still accepts and serves new connections, in ms, so a load
+   * balancer's readiness probe sees the 503 and stops sending before the
+   * listener closes (the Kubernetes preStop pattern). 0 closes the listener
+   * at once. A second signal, or `shutdown({ graceMs: 0 })`, skips it.
+   *
+   * @default {0}
+   */
+  readinessDelayMs?: number;
+  /**
+   * Signals that start a graceful shutdown; a second one forces it. `[]`
+   * installs no listener. Listeners are removed when the server has shut
+   * down.
+   *
+   * @default {["SIGINT", "SIGTERM"] (on Windows ["SIGINT", "SIGBREAK"])}
+   */
+  signals?: Deno.Signal[];
+}
+
+/**
+ * Options of `serve()`. The connection options inherited from `H1Options`
+ * (`headerTimeoutMs`, `bodyTimeoutMs`, `idleTimeoutMs`,
+ * `tlsHandshakeTimeoutMs`, `maxConnections`, `maxRequestsPerConnection`,
+ * `proxyProtocol`) apply to `transport: "h1"` only: `Deno.serve` offers no
+ * such controls.
+ */
+export interface ServeOptions extends Omit<H1Options, "limits"> {
+  /** Port to listen on; 0 picks a free port (see `server.addr`). @default {8000} */
+  port?: number;
+  /** Interface to listen on. @default {"0.0.0.0" (every IPv4 interface)} */
+  hostname?: string;
+  /**
+   * Which transport serves connections. `"deno"`: `Deno.serve`, HTTP/1.1
+   * and HTTP/2, available everywhere Deno runs, but without connection
+   * timeouts. `"h1"`: Palisade's strict HTTP/1.1 engine with timeouts and
+   * connection limits (HTTP/1.1 only, no HTTP/2).
+   *
+   * @default {"deno"}
+   */
+  transport?: "deno" | "h1";
+  /**
+   * Serve HTTPS with this certificate and key. HTTP/2 is negotiated by ALPN
+   * on the `"deno"` transport. The files of `certFile`/`keyFile` are read
+   * once, when `serve()` is called.
+   *
+   * @default {undefined: plain HTTP}
+   */
+  tls?: TlsOptions;
+  /** Graceful shutdown settings; see {@linkcode ShutdownOptions}. */
+  shutdown?: ShutdownOptions;
+  /** Called once listening, with the bound address. @default {nothing is printed} */
+  onListen?: (addr: Deno.NetAddr) => void;
+  /**
+   * Called once when a shutdown begins, before the listener stops, like Go's
+   * `Server.RegisterOnShutdown`: stop background work or close long-lived
+   * connections the App does not track. Errors it throws are ignored. The
+   * outcome is reported by `server.finished`.
+   *
+   * @default {undefined}
+   */
+  onShutdown?: (info: { graceMs: number }) => void;
+  /**
+   * Start even though the `DENO_TRUST_PROXY_HEADERS` environment variable is
+   * set. By default `serve()` refuses to start, because that variable makes
+   * Deno take the client address from `X-Forwarded-For`, which any client
+   * can forge. Set it only when every connection comes through a proxy that
+   * overwrites that header. The App's `trustProxy` option is the safer way
+   * (it believes only listed proxies). Without `--allow-env` the variable
+   * cannot be read and the check is skipped.
+   *
+   * @default {false}
+   */
+  allowDenoTrustProxyHeaders?: boolean;
+}
+
+/** What `server.finished` resolves to. */
+export interface ShutdownReport {
+  /**
+   * Requests in flight when the shutdown began (or arriving during it)
+   * whose response was handed to the transport to its last byte.
+   */
+  completed: number;
+  /**
+   * Requests cut off: by the end of the grace period or a forced shutdown,
+   * or because their client left before the last byte. `completed +
+   * aborted` is every request that was in flight.
+   */
+  aborted: number;
+  /** Milliseconds from the start of the shutdown until everything was closed. */
+  durationMs: number;
+}
+
+/** A running server returned by `serve()`. */
+export interface Server {
+  /** The address actually bound (the real port when `port: 0` was given). */
+  readonly addr: Deno.NetAddr;
+  /** True from the start of a shutdown on. */
+  readonly draining: boolean;
+  /**
+   * Resolves with the shutdown report once the server has stopped and its
+   * signal listeners are removed. Rejects only if the shutdown itself failed
+   * (a bug), after removing the listeners.
+   */
+  readonly finished: Promise<ShutdownReport>;
+  /**
+   * Starts a graceful shutdown (see {@linkcode ShutdownOptions}) and returns
+   * `finished`. Calling it again while draining returns the same promise;
+   * with `graceMs: 0` it forces.
+   */
+  shutdown(options?: { graceMs?: number }): Promise<ShutdownReport>;
+  /**
+   * Returns a readiness handler: 200 `{"status":"ok"}` while serving, 503
+   * `application/problem+json` once a shutdown began, so load balancers
+   * stop sending before connections close.
+   */
+  health(): () => Response;
+}
