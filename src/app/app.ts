@@ -17,6 +17,8 @@ import type {
   Servable,
   ServeInfo,
 } from "../transport/contract.ts";
+import { calledByDenoServe } from "../internal/deno.ts";
+import { drainOnSignals } from "./deno_serve.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import type { RouteAdder } from "./route_types.ts";
 import {
@@ -38,6 +40,15 @@ const LOCAL_INFO: ServeInfo = {
 };
 
 let setOf: (app: App<object>) => RouteSet;
+let managedImpl: (app: App<object>) => void;
+
+/**
+ * Marks `app` as served by `serve()`, which handles signals itself: the App
+ * then never installs the `deno serve` drain on its own.
+ */
+export function markServed(app: App<object>): void {
+  managedImpl(app);
+}
 
 /**
  * An HTTP application: routes, middleware and hooks behind a standard fetch
@@ -63,16 +74,17 @@ export class App<S extends object = DefaultState> implements Servable {
   readonly #settings: AppSettings;
   readonly #lifecycle: Lifecycle;
   readonly #set: RouteSet;
+  /** Whether the App still has to learn who serves it (`deno serve`?). */
+  #probe = true;
 
   static {
     setOf = (app) => app.#set;
+    managedImpl = (app) => {
+      app.#probe = false;
+    };
   }
 
-  /**
-   * Creates an App.
-   *
-   * @throws {TypeError} when an option is invalid, naming it.
-   */
+  /** Creates an App. @throws {TypeError} naming an invalid option. */
   constructor(options: AppOptions = {}) {
     this.#settings = resolveAppOptions(options);
     this.metrics = new Metrics();
@@ -85,10 +97,7 @@ export class App<S extends object = DefaultState> implements Servable {
     this.handle = this.handle.bind(this);
   }
 
-  /**
-   * The App-wide limits in force (defaults merged with the `limits` option).
-   * Transports read the URL and header limits from here.
-   */
+  /** The App-wide limits in force; transports read the URL and header ones. */
   get limits(): Readonly<Limits> {
     return this.#settings.limits;
   }
@@ -103,10 +112,7 @@ export class App<S extends object = DefaultState> implements Servable {
     return this.#lifecycle.completed;
   }
 
-  /**
-   * Requests cut off before their last byte: a stream cut at the deadline or
-   * by a forced shutdown, a client that went away mid-response.
-   */
+  /** Requests cut off before their last byte (deadline, shutdown, client gone). */
   get aborted(): number {
     return this.#lifecycle.aborted;
   }
@@ -327,6 +333,12 @@ export class App<S extends object = DefaultState> implements Servable {
    * ```
    */
   fetch(req: Request, info?: ServeInfo): Response | Promise<Response> {
+    if (this.#probe) {
+      this.#probe = false;
+      if (info !== undefined && calledByDenoServe()) {
+        drainOnSignals(this, this.#settings.graceMs);
+      }
+    }
     const url = req.url;
     let start = url.indexOf("//");
     start = start === -1 ? 0 : url.indexOf("/", start + 2);
@@ -420,14 +432,9 @@ export class App<S extends object = DefaultState> implements Servable {
   }
 
   /**
-   * Records a rejection made by a transport before any request existed (for
-   * example the h1 engine's 408 or 431): counts it, calls `onReject` and
-   * writes an access-log line with what the transport knew of the request.
-   *
-   * @example Usage
-   * ```ts ignore
-   * app.reject("header_timeout", 408, "Request head not received within headerTimeoutMs of 10000 ms");
-   * ```
+   * Records a rejection a transport made before any request existed (the h1
+   * engine's 408, 431): counts it, calls `onReject`, writes its access-log
+   * line. Called by transports: `app.reject("header_timeout", 408, detail)`.
    */
   reject(
     reason: RejectReason,
@@ -454,15 +461,7 @@ export class App<S extends object = DefaultState> implements Servable {
     this.#lifecycle.drain(reason);
   }
 
-  /**
-   * Resolves when no request is in flight and no WebSocket is open.
-   *
-   * @example Usage
-   * ```ts
-   * import { App } from "@palisade/server";
-   * await new App().idle();
-   * ```
-   */
+  /** Resolves when no request is in flight and no WebSocket is open. */
   idle(): Promise<void> {
     return this.#lifecycle.idle();
   }

@@ -103,6 +103,16 @@ export interface AppOptions extends AppHooks {
    */
   accessLog?: AccessLogHook;
   /**
+   * Only under `deno serve` (`export default app`): how long in-flight
+   * requests and open streams get after SIGTERM or SIGINT before they are
+   * cut, in ms. The App drains the way `serve()` does: SSE streams end
+   * cleanly and WebSockets close with 1001 at once. Under `serve()` its
+   * `shutdown.graceMs` applies instead.
+   *
+   * @default {10000}
+   */
+  graceMs?: number;
+  /**
    * Secrets for signed cookies: the first signs, every one verifies, so a
    * new key can be put first while older ones still verify. Each must be a
    * non-empty string.
@@ -124,6 +134,7 @@ export interface AppSettings {
   readonly hooks: Readonly<AppHooks>;
   readonly accessLog: AccessLogHook | undefined;
   readonly keys: readonly string[] | undefined;
+  readonly graceMs: number;
 }
 
 /** Validates `options` once; throws a `TypeError` naming a bad option. */
@@ -170,5 +181,6 @@ export function resolveAppOptions(options: AppOptions): AppSettings {
     },
     accessLog: options.accessLog,
     keys: keys === undefined ? undefined : Object.freeze([...keys]),
+    graceMs: nonNegativeInt("graceMs", options.graceMs ?? 10_000),
   };
 }

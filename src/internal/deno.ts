@@ -136,3 +136,15 @@ export function bodyKind(res: Response): BodyKind {
   }
   return res.body === null ? "none" : "stream";
 }
+
+/**
+ * Whether the current call was made by `deno serve`'s declarative server
+ * (`export default app`): its wrapper, named `handler` in Deno's serve
+ * module, is the caller's caller. Read from the stack once, when the App
+ * first sees a request; false when the frame is not recognised.
+ */
+export function calledByDenoServe(): boolean {
+  const frames = new Error().stack?.split("\n") ?? [];
+  // [0] "Error", [1] this function, [2] the App's fetch, [3] its caller.
+  return /^\s*at handler \(ext:deno_http\/00_serve\./.test(frames[3] ?? "");
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { App } from "../app/app.ts";
+import { type App, markServed } from "../app/app.ts";
 import { oneOf } from "../internal/validate.ts";
 import { denoTransport } from "../transport/deno/transport.ts";
 import { h1Transport } from "../transport/h1/mod.ts";
@@ -71,6 +71,7 @@ export function serve<S extends object>(
     "h1",
   ]);
   const tls = options.tls === undefined ? undefined : readTls(options.tls);
+  markServed(app as App<object>);
   const transport = TRANSPORTS[name](app, { hostname, port, tls, h1: options });
   let server: RunningServer;
   try {
