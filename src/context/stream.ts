@@ -45,6 +45,25 @@ function toBytes(chunk: Uint8Array | string): Uint8Array {
   return typeof chunk === "string" ? encoder.encode(chunk) : chunk;
 }
 
+/**
+ * The error a cut stream is errored with: `reason` restated as "Response
+ * stream cut: …" with a one-line stack, since `Deno.serve` prints the error
+ * of every response body that fails.
+ */
+function cutError(reason: unknown): unknown {
+  if (!(reason instanceof Error || reason instanceof DOMException)) {
+    return reason;
+  }
+  const error = new DOMException(
+    `Response stream cut: ${reason.message}`,
+    reason.name,
+  );
+  Object.defineProperty(error, "stack", {
+    value: `${error.name}: ${error.message}`,
+  });
+  return error;
+}
+
 function clientGone(): DOMException {
   return new DOMException("Client went away", "AbortError");
 }
@@ -108,7 +127,7 @@ class PulledBody implements StreamControl {
     if (this.#ended) return;
     this.#stop(reason);
     try {
-      this.#ctl.error(reason);
+      this.#ctl.error(cutError(reason));
     } catch { /* already closed */ }
     this.#finish(reason);
   }

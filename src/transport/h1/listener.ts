@@ -49,6 +49,8 @@ export class H1Listener implements Transport {
   #state: ListenerState;
   #conns = new Set<H1Connection>();
   #listening = true;
+  /** The accept loop has exited: the listening socket is really closed. */
+  #acceptEnded = false;
   #resolve!: () => void;
   #onClose = (c: H1Connection): void => {
     if (!this.#conns.delete(c)) return;
@@ -179,6 +181,7 @@ export class H1Listener implements Transport {
       c.run();
     }
     this.#listening = false;
+    this.#acceptEnded = true;
     this.#maybeFinished();
   }
 
@@ -189,7 +192,7 @@ export class H1Listener implements Transport {
   }
 
   #maybeFinished(): void {
-    if (!this.#listening && this.#conns.size === 0) this.#resolve();
+    if (this.#acceptEnded && this.#conns.size === 0) this.#resolve();
   }
 }
 
