@@ -286,7 +286,7 @@ for (const transport of TRANSPORTS) {
     const app = new App();
     const holder: { server?: Server } = {};
     app.get("/", (ctx) => ctx.text("ok"));
-    app.get("/healthz", (ctx) => holder.server!.health()());
+    app.get("/healthz", () => holder.server!.health()());
     const server = holder.server = start(app, transport, {
       readinessDelayMs: 400,
     });
