@@ -143,7 +143,7 @@ function isSmall(
  * strong `ETag` becomes weak (`"x"` → `W/"x"`). A streamed body is piped
  * through `CompressionStream` as it is produced, never buffered; a string
  * or byte body, already in memory, is compressed in one call (node:zlib,
- * 1.3–1.5× less CPU than a stream for 64 KiB) and keeps an exact length.
+ * 1.2–1.5× less CPU than a stream for 64 KiB) and keeps an exact length.
  *
  * @throws {TypeError} at factory time for an invalid option.
  *
