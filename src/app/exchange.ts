@@ -8,7 +8,9 @@
  */
 
 import { Body } from "../body/body.ts";
+import type { BodyCoding } from "../body/encoding.ts";
 import type { Context } from "../context/context.ts";
+import { Cookies, type CookiesOptions } from "../context/cookies.ts";
 import type { RequestCore, TrackedSocket } from "../context/core.ts";
 import type { StreamControl } from "../context/stream.ts";
 import type { Limits, RejectReason } from "../http/limits.ts";
@@ -31,6 +33,12 @@ export type Phase = "handling" | "responded" | "finished";
 /** What an exchange reports to the App that owns it. */
 export interface ExchangeOwner {
   readonly metrics: Metrics | undefined;
+  /** The App's signing keys for cookies. */
+  readonly keys: readonly string[] | undefined;
+  /** How request cookies are parsed. */
+  readonly cookieOptions: CookiesOptions | undefined;
+  /** Request `Content-Encoding`s the body readers decode. */
+  readonly requestEncodings: readonly BodyCoding[];
   remoteOf(ex: Exchange, peer: RemoteAddr): RemoteAddr;
   reject(
     reason: RejectReason,
@@ -87,6 +95,7 @@ export class Exchange implements Inflight, RequestCore {
   ctx!: Context;
   #request: Request | null;
   #body: Body | undefined;
+  #cookies: Cookies | undefined;
   #ac: AbortController | undefined;
   #client: AbortSignal | undefined;
   #onClientAbort: (() => void) | undefined;
@@ -119,6 +128,11 @@ export class Exchange implements Inflight, RequestCore {
     return this.owner.metrics;
   }
 
+  /** The cookie jar, if the handler used `ctx.cookies`. */
+  get cookiesIfUsed(): Cookies | undefined {
+    return this.#cookies;
+  }
+
   /** The body reader, if the handler created one. */
   get bodyIfUsed(): Body | undefined {
     return this.#body;
@@ -134,11 +148,20 @@ export class Exchange implements Inflight, RequestCore {
     return this.#request ??= this.src!.toRequest();
   }
 
+  cookies(): Cookies {
+    return this.#cookies ??= new Cookies(
+      this.header("cookie"),
+      this.owner.keys,
+      this.owner.cookieOptions,
+    );
+  }
+
   body(): Body {
     return this.#body ??= new Body(
       this.#request ?? this.src!,
       this.entry.limits,
       (reason, status, detail) => this.reject(reason, status, detail),
+      this.owner.requestEncodings,
     );
   }
 

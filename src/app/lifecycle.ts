@@ -9,6 +9,8 @@
  */
 
 import { Context } from "../context/context.ts";
+import type { BodyCoding } from "../body/encoding.ts";
+import type { CookiesOptions } from "../context/cookies.ts";
 import type { TrackedSocket } from "../context/core.ts";
 import { rawBody, type StreamControl } from "../context/stream.ts";
 import { HttpError, problem } from "../http/errors.ts";
@@ -74,6 +76,21 @@ export class Lifecycle implements ExchangeOwner {
   /** Where requests are recorded; undefined when metrics are off. */
   get metrics(): Metrics | undefined {
     return this.observer.metrics;
+  }
+
+  /** The App's signing keys for cookies. */
+  get keys(): readonly string[] | undefined {
+    return this.#settings.keys;
+  }
+
+  /** How request cookies are parsed. */
+  get cookieOptions(): CookiesOptions | undefined {
+    return this.#settings.cookies;
+  }
+
+  /** Request `Content-Encoding`s the body readers decode. */
+  get requestEncodings(): readonly BodyCoding[] {
+    return this.#settings.requestEncodings;
   }
 
   /** Sockets taken over from requests (WebSockets) still open. */
@@ -204,11 +221,18 @@ export class Lifecycle implements ExchangeOwner {
       out = problem(500); // Response.error(): a network error
     } else out = res;
     ex.phase = "responded";
-    if (this.#settings.idHeader !== false || this.draining) {
+    const cookies = ex.cookiesIfUsed?.setCookieLines();
+    if (
+      this.#settings.idHeader !== false || this.draining ||
+      (cookies !== undefined && cookies.length > 0)
+    ) {
       if (out.status !== 101 && hasImmutableHeaders(out)) {
         out = new Response(out.body, out); // copy once, only when needed
       }
       this.#stamp(out, ex.requestId);
+      if (cookies !== undefined) {
+        for (const line of cookies) out.headers.append("set-cookie", line);
+      }
     }
     if (ex.headViaGet && bodyKind(out) !== "none") {
       dropBody(out);
@@ -217,18 +241,20 @@ export class Lifecycle implements ExchangeOwner {
     const stream = ex.stream;
     if (bodyKind(out) === "stream") {
       if (stream === null || out.body !== stream.body) {
-        // A raw ReadableStream (or a stream other than the one ctx.stream /
-        // ctx.sse built): wrap it, so its end is seen and it can be cut.
-        if (stream !== null) {
-          ex.stream = null;
-          stream.end(undefined);
-        }
+        // A raw ReadableStream, or middleware that derived a new stream
+        // from ctx.stream's (compression): wrap it, so its end is seen and
+        // it can be cut; the stream it reads from ends with it.
         const control: StreamControl = rawBody(
           out.body!,
           (e) => this.streamEnded(ex, control, e),
         );
         ex.stream = control;
         out = new Response(control.body, out);
+      } else if (stream.ended) {
+        // It ended before the response was handed out: the client left.
+        this.#complete(ex, out, false);
+        ex.resolve?.(out);
+        return out;
       }
       ex.status = out.status;
       if (ex.list === null) this.registry.add(ex.entry.list, ex);

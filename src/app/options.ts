@@ -5,7 +5,9 @@
  * @module
  */
 
+import type { BodyCoding } from "../body/encoding.ts";
 import type { Context } from "../context/context.ts";
+import { Cookies, type CookiesOptions } from "../context/cookies.ts";
 import {
   DEFAULT_LIMITS,
   type Limits,
@@ -120,6 +122,24 @@ export interface AppOptions extends AppHooks {
    * @default {undefined: signed cookies throw}
    */
   keys?: readonly string[];
+  /**
+   * How `ctx.cookies` reads the request `Cookie` header: at most
+   * `maxCookies` cookies of at most `maxCookieBytes` each (others are
+   * ignored), percent-decoded when `decode` is set.
+   *
+   * @default {{ maxCookies: 100, maxCookieBytes: 4096, decode: false }}
+   */
+  cookies?: CookiesOptions;
+  /**
+   * Request `Content-Encoding`s the body readers decode (`"gzip"`,
+   * `"deflate"`). The decoded bytes count against `bodyBytes`, so a gzip
+   * bomb is a 413 after at most `bodyBytes` decoded. A body sent with any
+   * other coding is answered 415 with `Accept-Encoding`; corrupt data is
+   * 400. `[]` decodes none: every encoded body is 415.
+   *
+   * @default {[]}
+   */
+  requestEncodings?: readonly BodyCoding[];
 }
 
 /** The resolved, validated settings of an App. */
@@ -134,6 +154,8 @@ export interface AppSettings {
   readonly hooks: Readonly<AppHooks>;
   readonly accessLog: AccessLogHook | undefined;
   readonly keys: readonly string[] | undefined;
+  readonly cookies: CookiesOptions | undefined;
+  readonly requestEncodings: readonly BodyCoding[];
   readonly graceMs: number;
 }
 
@@ -163,6 +185,9 @@ export function resolveAppOptions(options: AppOptions): AppSettings {
       );
     }
   }
+  if (options.cookies !== undefined) {
+    new Cookies(null, undefined, options.cookies); // validates
+  }
   return {
     limits: resolveLimits(DEFAULT_LIMITS, options.limits),
     limitsOverride: options.limits,
@@ -182,5 +207,24 @@ export function resolveAppOptions(options: AppOptions): AppSettings {
     accessLog: options.accessLog,
     keys: keys === undefined ? undefined : Object.freeze([...keys]),
     graceMs: nonNegativeInt("graceMs", options.graceMs ?? 10_000),
+    cookies: options.cookies,
+    requestEncodings: encodings(options.requestEncodings),
   };
+}
+
+function encodings(
+  value: readonly BodyCoding[] | undefined,
+): readonly BodyCoding[] {
+  if (value === undefined) return [];
+  if (
+    !Array.isArray(value) ||
+    value.some((c) => c !== "gzip" && c !== "deflate")
+  ) {
+    throw new TypeError(
+      `Option requestEncodings must be a list of "gzip" and "deflate", got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return Object.freeze([...value]);
 }

@@ -17,14 +17,14 @@ import type { RouteOptions } from "./options.ts";
  */
 export type Step<S, P, In extends ValidMap, Out extends ValidMap> =
   & Handler<S, P, In>
-  & { readonly "~validates"?: Out };
+  & { readonly "~validated"?: Out };
 
 /**
  * A middleware that validates part of the request and makes the output
  * available to later handlers as `ctx.valid(target)`, typed.
  */
 export type Validator<Out extends ValidMap> = Middleware & {
-  readonly "~validates"?: Out;
+  readonly "~validated"?: Out;
 };
 
 /**

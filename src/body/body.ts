@@ -10,6 +10,7 @@ import { HttpError } from "../http/errors.ts";
 import type { Limits, RejectReason } from "../http/limits.ts";
 import { positiveInt } from "../internal/validate.ts";
 import { isJsonType, type MediaType, parseMediaType } from "./content_type.ts";
+import type { BodyCoding } from "./encoding.ts";
 import { parseMultipart, parseUrlEncoded } from "./form.ts";
 import { parseJson } from "./json.ts";
 import {
@@ -96,13 +97,16 @@ export class Body {
    * @param limits The effective limits (`bodyBytes`, `jsonDepth`, `formFields`).
    * @param onReject Called once per rejection at the moment it is detected,
    * so the App counts it even if the handler catches the error.
+   * @param encodings The request `Content-Encoding`s to decode (the App's
+   * `requestEncodings`); a body sent with any other is answered 415.
    */
   constructor(
     source: BodySource,
     limits: Readonly<Limits>,
     onReject?: RejectHook,
+    encodings?: readonly BodyCoding[],
   ) {
-    this.#source = new LimitedSource(source, onReject);
+    this.#source = new LimitedSource(source, onReject, encodings);
     this.#limits = limits;
   }
 

@@ -123,7 +123,7 @@ export function decodeBody(
     headers?: HeadersInit,
   ): HttpError => {
     onReject?.(reason, status, detail);
-    return new HttpError(status, detail, { headers });
+    return new HttpError(status, detail, { headers, reason });
   };
 
   const codings = (contentEncoding ?? "").split(",").map((c) =>

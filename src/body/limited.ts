@@ -9,6 +9,7 @@
 
 import { HttpError } from "../http/errors.ts";
 import type { RejectReason } from "../http/limits.ts";
+import { type BodyCoding, decodeBody } from "./encoding.ts";
 
 /**
  * Called once per body rejection, at the moment it is detected, with the
@@ -52,9 +53,49 @@ export class LimitedSource {
   #cancelled = false;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
-  constructor(source: BodySource, onReject?: RejectHook) {
+  readonly #encodings: readonly BodyCoding[];
+
+  /**
+   * Wraps `source`; `encodings` are the `Content-Encoding`s decoded (their
+   * decoded bytes count against the limit), any other is answered 415.
+   */
+  constructor(
+    source: BodySource,
+    onReject?: RejectHook,
+    encodings: readonly BodyCoding[] = [],
+  ) {
     this.#source = source;
     this.#onReject = onReject;
+    this.#encodings = encodings;
+  }
+
+  /**
+   * The body to read: the source, or its decoding when it has a
+   * `Content-Encoding` (decoded bytes counted against `limit`).
+   *
+   * @throws {HttpError} 415 for a coding that is not decoded.
+   */
+  #body(limit: number): ReadableStream<Uint8Array> | null {
+    const raw = this.#source.body;
+    const coding = this.header("content-encoding");
+    if (raw === null || coding === null) return raw;
+    try {
+      return decodeBody(raw, coding, {
+        limit,
+        allowed: this.#encodings,
+        onReject: this.#onReject,
+      });
+    } catch (error) {
+      this.cancel();
+      throw error;
+    }
+  }
+
+  /** Whether the body is sent with a content coding (not `identity`). */
+  #encoded(): boolean {
+    const coding = this.header("content-encoding");
+    return coding !== null && coding.trim().toLowerCase() !== "identity" &&
+      coding.trim() !== "";
   }
 
   /** A request header, by lower-case name. */
@@ -85,6 +126,7 @@ export class LimitedSource {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.#encoded()) return this.#readStream(limit, null);
     return declared !== null && this.#source instanceof Request
       ? this.#readDeclaredRequest(this.#source, declared)
       : this.#readStream(limit, declared);
@@ -95,8 +137,9 @@ export class LimitedSource {
    * at once for a declared length over the limit or invalid.
    */
   stream(limit: number): ReadableStream<Uint8Array> {
-    const declared = this.declaredLength(limit);
-    const source = this.#source.body;
+    let declared = this.declaredLength(limit);
+    if (this.#encoded()) declared = null; // it declares the encoded length
+    const source = this.#body(limit);
     if (source === null) {
       if (declared !== null && declared > 0) {
         throw this.#incomplete(0, declared);
@@ -206,7 +249,7 @@ export class LimitedSource {
     limit: number,
     declared: number | null,
   ): Promise<Uint8Array> {
-    const source = this.#source.body;
+    const source = this.#body(limit);
     if (source === null) {
       if (declared !== null && declared > 0) {
         throw this.#incomplete(0, declared);

@@ -9,6 +9,7 @@ import type { Body } from "../body/body.ts";
 import { HttpError } from "../http/errors.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { RemoteAddr, UpgradedSocket } from "../transport/contract.ts";
+import type { Cookies } from "./cookies.ts";
 import type { RequestCore, TrackedSocket } from "./core.ts";
 import { isSafeRedirect } from "./redirect.ts";
 import {
@@ -223,6 +224,26 @@ export class Context<
       this.#search = new URLSearchParams(q);
     }
     return this.#search;
+  }
+
+  /**
+   * The request's cookies (`get`, `all`) and the ones the response sets
+   * (`set`, `delete`), signed with the App's `keys` when asked; see
+   * {@linkcode Cookies}.
+   *
+   * @example Usage
+   * ```ts
+   * import { App } from "@palisade/server";
+   * const app = new App({ keys: ["a long random secret"] });
+   * app.get("/", (ctx) => {
+   *   const seen = ctx.cookies.get("sid", { signed: true });
+   *   if (seen === undefined) ctx.cookies.set("sid", "v1", { signed: true, secure: true });
+   *   return ctx.text(seen ?? "new");
+   * });
+   * ```
+   */
+  get cookies(): Cookies {
+    return this.#core.cookies();
   }
 
   /** Limited body readers: `bytes() text() json() form() stream()`. */

@@ -6,7 +6,24 @@
  * @module
  */
 
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
+import { positiveInt } from "../internal/validate.ts";
+import {
+  badValueAt,
+  checkAttribute,
+  decodeValue,
+  DEFAULT_MAX_COOKIE_BYTES,
+  DEFAULT_MAX_COOKIES,
+  encoder,
+  hasPrefix,
+  isSpace,
+  isToken,
+  MAX_NAME_VALUE_BYTES,
+  NO_LINES,
+  SAME_SITE,
+  sign,
+  SIGNATURE_LENGTH,
+} from "./cookie_syntax.ts";
 
 /** Options of {@linkcode Cookies}: how the request `Cookie` header is read. */
 export interface CookiesOptions {
@@ -86,131 +103,6 @@ export interface CookieDeleteOptions {
   partitioned?: boolean;
 }
 
-const DEFAULT_MAX_COOKIES = 100;
-const DEFAULT_MAX_COOKIE_BYTES = 4096;
-/** RFC 6265bis: browsers drop a cookie whose name and value pass 4096 bytes. */
-const MAX_NAME_VALUE_BYTES = 4096;
-/** RFC 6265bis: browsers ignore an attribute value over 1024 bytes. */
-const MAX_ATTRIBUTE_BYTES = 1024;
-const SIGNATURE_LENGTH = 43; // base64url of 32 bytes, no padding
-const SAME_SITE: Record<SameSite, string> = {
-  strict: "Strict",
-  lax: "Lax",
-  none: "None",
-};
-const NO_LINES: readonly string[] = Object.freeze([]);
-const encoder = new TextEncoder();
-
-// RFC 9110 tchar: ALPHA DIGIT and !#$%&'*+-.^_`|~
-const TCHAR = new Uint8Array(128);
-for (let c = 0x21; c < 0x7f; c++) {
-  TCHAR[c] = '"(),/:;<=>?@[\\]{}'.includes(String.fromCharCode(c)) ? 0 : 1;
-}
-
-/** RFC 6265bis cookie-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. */
-function isCookieOctet(c: number): boolean {
-  return c >= 0x21 && c <= 0x7e && c !== 0x22 && c !== 0x2c && c !== 0x3b &&
-    c !== 0x5c;
-}
-
-function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) return false;
-  }
-  return true;
-}
-
-/** Index of the first character not allowed in a cookie value, or -1. */
-function badValueAt(value: string): number {
-  let start = 0;
-  let end = value.length;
-  if (end >= 2 && value[0] === '"' && value[end - 1] === '"') {
-    start = 1;
-    end--;
-  }
-  for (let i = start; i < end; i++) {
-    if (!isCookieOctet(value.charCodeAt(i))) return i;
-  }
-  return -1;
-}
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09;
-}
-
-function positiveInteger(name: string, value: number | undefined): number {
-  if (value === undefined) return 0;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new TypeError(
-      `Option ${name} must be a positive integer, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-/** Checks a `Path` or `Domain` value: printable ASCII without `;`. */
-function checkAttribute(cookie: string, attr: string, value: string): void {
-  if (value.length > MAX_ATTRIBUTE_BYTES) {
-    throw new TypeError(
-      `Cookie "${cookie}" ${attr} is over ${MAX_ATTRIBUTE_BYTES} bytes`,
-    );
-  }
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x3b) {
-      throw new TypeError(
-        `Cookie "${cookie}" ${attr} contains a control character, a non-ASCII character or ";"`,
-      );
-    }
-  }
-}
-
-function sign(key: string, name: string, value: string): string {
-  return createHmac("sha256", key).update(`${name}=${value}`).digest(
-    "base64url",
-  );
-}
-
-function hasPrefix(name: string, prefix: string): boolean {
-  return name.length >= prefix.length &&
-    name.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase();
-}
-
-function decodeValue(value: string): string {
-  if (!value.includes("%")) return value;
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
-
-/**
- * Checks the App option `keys` once: a non-empty array of non-empty strings.
- * Use long random keys (32 bytes or more); put a new key first to rotate.
- *
- * @throws {TypeError} naming the option when it is invalid.
- *
- * @example Usage
- * ```ts
- * import { validateKeys } from "./cookies.ts";
- * validateKeys(["new-key-signs", "old-key-still-verifies"]);
- * ```
- */
-export function validateKeys(keys: unknown): readonly string[] {
-  if (
-    !Array.isArray(keys) || keys.length === 0 ||
-    !keys.every((k) => typeof k === "string" && k.length > 0)
-  ) {
-    throw new TypeError(
-      "Option keys must be a non-empty array of non-empty strings",
-    );
-  }
-  return Object.freeze([...keys]);
-}
-
 /**
  * The cookies of one request, and the cookies the response sets.
  *
@@ -277,11 +169,14 @@ export class Cookies {
   ) {
     this.#header = header;
     this.#keys = keys;
-    this.#maxCookies = positiveInteger("maxCookies", options?.maxCookies) ||
-      DEFAULT_MAX_COOKIES;
-    this.#maxBytes =
-      positiveInteger("maxCookieBytes", options?.maxCookieBytes) ||
-      DEFAULT_MAX_COOKIE_BYTES;
+    this.#maxCookies = positiveInt(
+      "maxCookies",
+      options?.maxCookies ?? DEFAULT_MAX_COOKIES,
+    );
+    this.#maxBytes = positiveInt(
+      "maxCookieBytes",
+      options?.maxCookieBytes ?? DEFAULT_MAX_COOKIE_BYTES,
+    );
     this.#decode = options?.decode === true;
   }
 

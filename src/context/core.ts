@@ -7,6 +7,7 @@
  */
 
 import type { Body } from "../body/body.ts";
+import type { Cookies } from "./cookies.ts";
 import type { Limits, RejectReason } from "../http/limits.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type {
@@ -47,6 +48,8 @@ export interface RequestCore {
   readonly metrics: Metrics | undefined;
   /** The standard `Request`, built from `src` on first use. */
   request(): Request;
+  /** The request's cookies and the response's, created on first use. */
+  cookies(): Cookies;
   /** The limited body readers, created on first use. */
   body(): Body;
   /** The request's abort signal, created on first use. */

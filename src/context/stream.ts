@@ -18,6 +18,8 @@ export interface StreamControl {
   readonly body: ReadableStream<Uint8Array>;
   /** Bytes delivered to the transport so far. */
   readonly bytes: number;
+  /** The body has ended (normally, cut, or cancelled by the reader). */
+  readonly ended: boolean;
   /**
    * Ends the body: an SSE stream closes cleanly (its writer's signal aborts
    * with `reason`); any other stream is errored with `reason`, which aborts
@@ -102,6 +104,10 @@ class PulledBody implements StreamControl {
         this.#finish(reason ?? clientGone());
       },
     }, { highWaterMark: 0 });
+  }
+
+  get ended(): boolean {
+    return this.#ended;
   }
 
   async #pull(c: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
@@ -287,6 +293,10 @@ class SseBody implements StreamControl {
       pull: () => this.#wake(),
       cancel: (reason) => this.#finish(reason ?? clientGone()),
     }, { highWaterMark: 16 * 1024, size: (chunk) => chunk.byteLength });
+  }
+
+  get ended(): boolean {
+    return this.#ended;
   }
 
   end(reason: unknown): void {

@@ -84,22 +84,46 @@ interface StaticBody {
   consumed: boolean;
 }
 
-/**
- * The body of `new Response(string | Uint8Array)` as that value (marked
- * consumed), or undefined for a stream or when the internals are not
- * reachable. `Deno.serve` writes such bodies without a stream; the h1 engine
- * does the same with this.
- */
-export function takeStaticBody(res: Response): string | Uint8Array | undefined {
+/** The inner static body record of `res`, when it has one. */
+function staticRecord(res: Response): StaticBody | undefined {
   if (RESPONSE === undefined) return undefined;
   const inner = (res as unknown as Bag)[RESPONSE] as
     | { body?: { streamOrStatic?: unknown } | null }
     | undefined;
   const sos = inner?.body?.streamOrStatic as StaticBody | undefined;
-  if (
-    sos === undefined || sos === null || sos instanceof ReadableStream ||
-    sos.consumed !== false
-  ) return undefined;
+  return sos === undefined || sos === null || sos instanceof ReadableStream ||
+      sos.consumed !== false
+    ? undefined
+    : sos;
+}
+
+/**
+ * The body of `new Response(string | Uint8Array)` (or `Response.json`) as
+ * that value, without consuming it; undefined for a stream, no body, or
+ * when the internals are not reachable. Middleware use it to learn a body's
+ * size without reading a stream.
+ */
+export function peekStaticBody(res: Response): string | Uint8Array | undefined {
+  if (LAZY_STATIC_BODY !== undefined) {
+    const lazy = (res as unknown as Bag)[LAZY_STATIC_BODY];
+    if (typeof lazy === "string" || lazy instanceof Uint8Array) return lazy;
+  }
+  const value = staticRecord(res)?.body;
+  return typeof value === "string" || value instanceof Uint8Array
+    ? value
+    : undefined;
+}
+
+/**
+ * The body of `new Response(string | Uint8Array)` as that value, marked
+ * consumed, or undefined for a stream or when the internals are not
+ * reachable. `Deno.serve` writes such bodies without a stream; the h1 engine
+ * does the same with this. Read `res.headers` first: Deno builds the inner
+ * body of a lazily built Response together with its headers.
+ */
+export function takeStaticBody(res: Response): string | Uint8Array | undefined {
+  const sos = staticRecord(res);
+  if (sos === undefined) return undefined;
   const value = sos.body;
   if (typeof value === "string" || value instanceof Uint8Array) {
     sos.consumed = true;

@@ -11,7 +11,7 @@ import {
   type EncodingChoice,
   negotiateEncoding,
 } from "../http/accept_encoding.ts";
-import { staticBody } from "../internal/response_body.ts";
+import { peekStaticBody } from "../internal/deno.ts";
 import { utf8Length } from "../internal/text.ts";
 
 export type { Coding } from "../http/accept_encoding.ts";
@@ -193,7 +193,7 @@ export function compress(options: CompressOptions = {}): Middleware {
     if (cacheControl !== null && hasToken(cacheControl, "no-transform")) {
       return res;
     }
-    const body = staticBody(res);
+    const body = peekStaticBody(res);
     if (body === undefined && res.body === null) return res;
     const accept = ctx.header("accept-encoding");
     if (accept !== lastHeader) {

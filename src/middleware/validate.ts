@@ -7,11 +7,10 @@
 
 import {
   type Context,
-  type Middleware,
   setValid,
   type ValidTarget,
 } from "../context/context.ts";
-import { Cookies } from "../context/cookies.ts";
+import type { Validator } from "../app/route_types.ts";
 
 /**
  * A Standard Schema v1 (https://standardschema.dev): the interface zod 4,
@@ -65,16 +64,6 @@ export interface StandardSchemaV1Types<Input = unknown, Output = Input> {
 export type InferOutput<S extends StandardSchemaV1> = NonNullable<
   S["~standard"]["types"]
 >["output"];
-
-/**
- * The middleware `validate()` returns; its phantom `~validated` member (never
- * set at runtime) carries the validated type of its target, so routes can
- * type `ctx.valid(target)`.
- */
-export type Validator<T extends ValidTarget, Out> = Middleware & {
-  /** Type-level only: the output stored for `T`. */
-  readonly "~validated"?: { readonly [K in T]: Out };
-};
 
 /** Options of {@linkcode validate}. */
 export interface ValidateOptions {
@@ -154,11 +143,9 @@ async function readTarget(ctx: Context, target: ValidTarget): Promise<unknown> {
     case "params":
       return ctx.params;
     case "headers":
-      return toRecord(ctx.headers);
+      return toRecord(ctx.req.headers);
     case "cookies":
-      return toRecord(
-        Object.entries(new Cookies(ctx.header("cookie"), undefined).all()),
-      );
+      return toRecord(Object.entries(ctx.cookies.all()));
   }
 }
 
@@ -241,7 +228,7 @@ export function validate<T extends ValidTarget, S extends StandardSchemaV1>(
   target: T,
   schema: S,
   options?: ValidateOptions,
-): Validator<T, InferOutput<S>> {
+): Validator<{ readonly [K in T]: InferOutput<S> }> {
   if (!TARGETS.includes(target)) {
     throw new TypeError(
       `validate() target must be one of ${TARGETS.join(", ")}, got ${

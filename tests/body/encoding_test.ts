@@ -275,3 +275,39 @@ Deno.test("cancelling the decoded stream cancels the source", async () => {
   await reader.cancel();
   assert.ok(source.cancelled);
 });
+
+Deno.test("ctx.body: request Content-Encoding is 415 unless the App decodes it, and decoded bytes count against bodyBytes", async () => {
+  const { App } = await import("../../src/app/app.ts");
+  const gzip = async (bytes: Uint8Array): Promise<Uint8Array> =>
+    new Uint8Array(
+      await new Response(
+        new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+          new CompressionStream("gzip"),
+        ),
+      ).arrayBuffer(),
+    );
+  const body = await gzip(new TextEncoder().encode('{"a":1}'));
+  const bomb = await gzip(new Uint8Array(4 << 20)); // 4 MiB of zeros
+  const make = (requestEncodings?: ("gzip" | "deflate")[]) => {
+    const app = new App({ requestEncodings, limits: { bodyBytes: 1 << 20 } });
+    app.post("/", async (ctx) => ctx.json(await ctx.body.json()));
+    return app;
+  };
+  const post = (app: ReturnType<typeof make>, bytes: Uint8Array) =>
+    app.request("/", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "content-encoding": "gzip",
+      },
+      body: bytes as Uint8Array<ArrayBuffer>,
+    });
+  const refused = await post(make(), body);
+  assert.equal(refused.status, 415);
+  await refused.body?.cancel();
+  const ok = await post(make(["gzip"]), body);
+  assert.deepEqual(await ok.json(), { a: 1 });
+  const tooBig = await post(make(["gzip"]), bomb);
+  assert.equal(tooBig.status, 413);
+  assert.match(await tooBig.text(), /bodyBytes limit of 1048576/);
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { Cookies, validateKeys } from "../../src/context/cookies.ts";
+import { App } from "../../src/app/app.ts";
+import { Cookies } from "../../src/context/cookies.ts";
 
 function lines(cookies: Cookies): string[] {
   return [...cookies.setCookieLines()];
@@ -414,12 +415,69 @@ Deno.test("signed without keys is a TypeError", () => {
   }
 });
 
-Deno.test("validateKeys accepts a non-empty list of non-empty strings", () => {
-  assert.deepEqual(validateKeys(["a", "b"]), ["a", "b"]);
-  for (const bad of [[], [""], "key", [1], undefined]) {
+Deno.test("the App option keys must be a non-empty list of non-empty strings", () => {
+  new App({ keys: ["a", "b"] });
+  for (const bad of [[], [""], "key", [1]]) {
     assert.throws(
-      () => validateKeys(bad),
-      /Option keys must be a non-empty array of non-empty strings/,
+      () => new App({ keys: bad as string[] }),
+      /Option keys must be a non-empty list of non-empty strings/,
     );
   }
 });
+
+for (const transport of ["deno", "h1"] as const) {
+  Deno.test(`ctx.cookies [${transport}]: reads, sets several cookies, signs and rotates keys`, async () => {
+    const { serve } = await import("../../src/server/serve.ts");
+    const old = new App({ keys: ["old-key"] });
+    let signedByOld = "";
+    old.get("/", (ctx) => {
+      ctx.cookies.set("sid", "s-1", { signed: true });
+      return ctx.empty();
+    });
+    const set = (await old.request("/")).headers.get("set-cookie")!;
+    signedByOld = set.slice(4, set.indexOf(";"));
+    const app = new App({ keys: ["new-key", "old-key"] });
+    app.get("/", (ctx) => {
+      ctx.cookies.set("a", "1");
+      ctx.cookies.set("b", "2", { maxAge: 60 });
+      ctx.cookies.delete("c");
+      return ctx.json({
+        theme: ctx.cookies.get("theme") ?? null,
+        sid: ctx.cookies.get("sid", { signed: true }) ?? null,
+      });
+    });
+    app.get("/redirect", (ctx) => {
+      ctx.cookies.set("after", "redirect");
+      return Response.redirect("http://example.com/", 302);
+    });
+    const server = serve(app, {
+      transport,
+      hostname: "127.0.0.1",
+      port: 0,
+      shutdown: { signals: [] },
+    });
+    try {
+      const base = `http://127.0.0.1:${server.addr.port}`;
+      const res = await fetch(base + "/", {
+        headers: { cookie: `theme=dark; sid=${signedByOld}` },
+      });
+      assert.deepEqual(await res.json(), { theme: "dark", sid: "s-1" });
+      const lines = res.headers.getSetCookie();
+      assert.equal(lines.length, 3);
+      assert.match(lines[0], /^a=1; Path=\/; HttpOnly; SameSite=Lax$/);
+      assert.match(lines[1], /^b=2; Path=\/; Max-Age=60;/);
+      assert.match(lines[2], /^c=; Path=\/; Max-Age=0;/);
+      const tampered = await fetch(base + "/", {
+        headers: { cookie: `sid=${signedByOld.replace("s-1", "s-2")}` },
+      });
+      assert.equal((await tampered.json()).sid, null);
+      // Immutable responses get their cookies too (copied once).
+      const redirect = await fetch(base + "/redirect", { redirect: "manual" });
+      assert.equal(redirect.status, 302);
+      assert.match(redirect.headers.get("set-cookie")!, /^after=redirect;/);
+      await redirect.body?.cancel();
+    } finally {
+      await server.shutdown();
+    }
+  });
+}
