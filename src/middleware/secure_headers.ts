@@ -9,22 +9,15 @@
 import { randomBytes } from "node:crypto";
 import type { Context, Middleware } from "../context/context.ts";
 import { renderHttpError } from "./_errors.ts";
-import { isSerializedOrigin } from "./_origin.ts";
+import {
+  buildCsp,
+  type CspDirectives,
+  NONCE_MARK,
+  type PermissionsPolicy,
+  permissionsPolicy,
+} from "./_policies.ts";
 
-/**
- * CSP directives by name (`"script-src"`, or camelCase `scriptSrc`), each a
- * list of source expressions (`"'self'"`, `"https://cdn.example"`); `true` or
- * `[]` for directives without a value (`upgrade-insecure-requests`).
- * Keywords must be quoted as in the header: `"'self'"`, not `"self"`.
- */
-export type CspDirectives = Readonly<Record<string, readonly string[] | true>>;
-
-/**
- * Permissions-Policy features by name, each an allowlist: `[]` disables the
- * feature (`camera=()`), `["self"]`, `["*"]`, or origins
- * (`["self", "https://maps.example"]`).
- */
-export type PermissionsPolicy = Readonly<Record<string, readonly string[]>>;
+export type { CspDirectives, PermissionsPolicy };
 
 /**
  * Options of {@linkcode secureHeaders}. Every header can be turned off with
@@ -180,19 +173,6 @@ export function cspNonce(ctx: Context): string | undefined {
   return nonces.get(ctx);
 }
 
-const NONCE_MARK = "\0";
-const CSP_KEYWORDS = new Set([
-  "self",
-  "none",
-  "unsafe-inline",
-  "unsafe-eval",
-  "unsafe-hashes",
-  "strict-dynamic",
-  "report-sample",
-  "wasm-unsafe-eval",
-  "unsafe-allow-redirects",
-  "inline-speculation-rules",
-]);
 const REFERRER_POLICIES = new Set([
   "no-referrer",
   "no-referrer-when-downgrade",
@@ -203,14 +183,6 @@ const REFERRER_POLICIES = new Set([
   "strict-origin-when-cross-origin",
   "unsafe-url",
 ]);
-const DEFAULT_PERMISSIONS: PermissionsPolicy = {
-  camera: [],
-  geolocation: [],
-  microphone: [],
-  payment: [],
-  usb: [],
-};
-
 /**
  * Creates a middleware that adds the security headers to every response,
  * including `HttpError` responses thrown further down the chain. Header
@@ -418,50 +390,6 @@ function referrerPolicy(
   return list.join(", ");
 }
 
-function permissionsPolicy(
-  value: SecureHeadersOptions["permissionsPolicy"],
-): string | null {
-  if (value === false) return null;
-  const policy = value === undefined || value === true
-    ? DEFAULT_PERMISSIONS
-    : value;
-  if (typeof policy !== "object" || policy === null || Array.isArray(policy)) {
-    throw new TypeError(
-      `Option permissionsPolicy must be an object of feature allowlists, got ${
-        String(value)
-      }`,
-    );
-  }
-  const out: string[] = [];
-  for (const feature of Object.keys(policy)) {
-    const list = policy[feature];
-    if (!/^[a-z][a-z0-9-]*$/.test(feature) || !Array.isArray(list)) {
-      throw new TypeError(
-        `Option permissionsPolicy must map feature names to arrays, got ${
-          JSON.stringify(feature)
-        }`,
-      );
-    }
-    if (list.length === 1 && list[0] === "*") {
-      out.push(`${feature}=*`);
-      continue;
-    }
-    const items = list.map((item: unknown) => {
-      if (item === "self" || item === "src") return item;
-      if (typeof item === "string" && isSerializedOrigin(item)) {
-        return `"${item}"`;
-      }
-      throw new TypeError(
-        `Option permissionsPolicy.${feature} must list "self", "src", "*" or origins, got ${
-          JSON.stringify(item)
-        }`,
-      );
-    });
-    out.push(`${feature}=(${items.join(" ")})`);
-  }
-  return out.length === 0 ? null : out.join(", ");
-}
-
 function nonceDirectives(
   value: SecureHeadersOptions["nonceDirectives"],
 ): string[] {
@@ -477,83 +405,4 @@ function nonceDirectives(
     );
   }
   return [...list];
-}
-
-/**
- * Serialises the policy, with {@linkcode NONCE_MARK} where each nonce goes;
- * null when there is nothing to send.
- */
-function buildCsp(
-  directives: CspDirectives | undefined,
-  frameAncestors: string | null,
-  withNonce: string[],
-): string | null {
-  if (
-    directives !== undefined &&
-    (typeof directives !== "object" || directives === null ||
-      Array.isArray(directives))
-  ) {
-    throw new TypeError(
-      `Option contentSecurityPolicy must be an object of directives, got ${
-        String(directives)
-      }`,
-    );
-  }
-  const map = new Map<string, string[]>();
-  for (const key of Object.keys(directives ?? {})) {
-    const name = key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
-    if (!/^[a-z][a-z-]*$/.test(name)) {
-      throw new TypeError(
-        `Option contentSecurityPolicy has an invalid directive name ${
-          JSON.stringify(key)
-        }`,
-      );
-    }
-    const value = directives![key];
-    if (value !== true && !Array.isArray(value)) {
-      throw new TypeError(
-        `Option contentSecurityPolicy.${name} must be an array of sources or true, got ${
-          String(value)
-        }`,
-      );
-    }
-    const sources = value === true
-      ? []
-      : value.map((s: unknown) => source(name, s));
-    map.set(name, sources);
-  }
-  if (frameAncestors !== null && !map.has("frame-ancestors")) {
-    map.set("frame-ancestors", [frameAncestors]);
-  }
-  for (const name of withNonce) {
-    let sources = map.get(name);
-    if (sources === undefined) {
-      sources = (map.get("default-src") ?? []).filter((s) => s !== "'none'");
-      map.set(name, sources);
-    }
-    sources.push(`'nonce-${NONCE_MARK}'`);
-  }
-  if (map.size === 0) return null;
-  return [...map].map(([n, s]) => (s.length ? `${n} ${s.join(" ")}` : n)).join(
-    "; ",
-  );
-}
-
-function source(directive: string, s: unknown): string {
-  if (
-    typeof s !== "string" || s === "" || /[\s;,\0-\x1f\x7f]/.test(s) ||
-    /[^\x20-\x7e]/.test(s)
-  ) {
-    throw new TypeError(
-      `Option contentSecurityPolicy.${directive} has an invalid source ${
-        JSON.stringify(s)
-      }`,
-    );
-  }
-  if (CSP_KEYWORDS.has(s) || /^(nonce|sha256|sha384|sha512)-/.test(s)) {
-    throw new TypeError(
-      `Option contentSecurityPolicy.${directive} has the keyword ${s} unquoted; write "'${s}'"`,
-    );
-  }
-  return s;
 }
