@@ -862,8 +862,11 @@ export class App implements Servable {
   #streamEnded(ctx: Context, error?: unknown): void {
     if (ctx._phase === 2) return;
     if (ctx._phase === 0 || ctx._phase === 3) {
-      // The stream ended before the response was handed out (client gone).
+      // The stream ended before the response was handed out (client gone,
+      // or middleware read the body): nothing is left to track, so the
+      // response completes when it is handed out.
       if (error !== undefined) ctx._abort(error);
+      ctx._stream = null;
       return;
     }
     if (error !== undefined) ctx._abort(error);
