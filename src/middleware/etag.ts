@@ -53,12 +53,14 @@ export interface EtagOptions {
   ) => EtagValidators | null | Promise<EtagValidators | null>;
 }
 
-/** The fields a 304 repeats from the 200 it stands for (RFC 9110 §15.4.5). */
+/**
+ * The fields a 304 repeats from the 200 it stands for (RFC 9110 §15.4.5),
+ * besides ETag.
+ */
 const NOT_MODIFIED_FIELDS = [
   "cache-control",
   "content-location",
   "date",
-  "etag",
   "expires",
   "vary",
 ];
@@ -134,23 +136,28 @@ export function etag(options: EtagOptions = {}): Middleware {
     const status = res.status;
     if (status < 200 || status > 299 || status === 206) return res;
     let tag = res.headers.get("etag");
+    let bytes: Uint8Array | undefined;
     if (
       tag === null && maxBytes > 0 && res.body !== null && !isEventStream(res)
     ) {
       const read = await readUpTo(res.body, maxBytes);
       if (read instanceof Uint8Array) {
+        bytes = read;
         tag = prefix + createHash("sha1").update(read).digest("base64url") +
           '"';
-        res = new Response(read as Uint8Array<ArrayBuffer>, res);
-        res.headers.set("etag", tag);
       } else {
-        res = new Response(read, res);
+        res = new Response(read, res); // gave up: the bytes read, then the rest
       }
     }
     const outcome = evaluate(ctx, tag, lastModifiedOf(res));
-    if (outcome === "proceed") return res;
-    res.body?.cancel().catch(() => {});
-    if (outcome === "not-modified") return notModified(res);
+    if (outcome === "proceed") {
+      if (bytes === undefined) return res;
+      const tagged = new Response(bytes as Uint8Array<ArrayBuffer>, res);
+      tagged.headers.set("etag", tag!);
+      return tagged;
+    }
+    if (bytes === undefined) res.body?.cancel().catch(() => {});
+    if (outcome === "not-modified") return notModified(res.headers, tag);
     throw new HttpError(412, FAILED[outcome]);
   };
 }
@@ -278,16 +285,16 @@ function isEventStream(res: Response): boolean {
     false;
 }
 
-function notModified(res: Response): Response {
-  const from = res.headers;
+function notModified(from: Headers, tag: string | null): Response {
   const headers = new Headers();
   for (const name of NOT_MODIFIED_FIELDS) {
     const v = from.get(name);
     if (v !== null) headers.set(name, v);
   }
-  const lastModified = from.get("last-modified");
-  if (lastModified !== null && !headers.has("etag")) {
-    headers.set("last-modified", lastModified);
+  if (tag !== null) headers.set("etag", tag);
+  else {
+    const lastModified = from.get("last-modified");
+    if (lastModified !== null) headers.set("last-modified", lastModified);
   }
   for (const cookie of from.getSetCookie()) {
     headers.append("set-cookie", cookie);
