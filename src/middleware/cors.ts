@@ -13,7 +13,7 @@ import { isSerializedOrigin } from "./_origin.ts";
  * Decides per request whether `origin` may read the response: `true` allows
  * it (its value is echoed in `Access-Control-Allow-Origin`), `false` or `""`
  * refuses it, and another string is sent as `Access-Control-Allow-Origin` as
- * is.
+ * is (except `"*"` with `credentials: true`, which counts as a refusal).
  */
 export type CorsOriginFunction = (
   origin: string,
@@ -275,7 +275,11 @@ function matcher(
     return {
       match: (o, ctx) => {
         const r = origin(o, ctx);
-        return r === true ? o : typeof r === "string" && r !== "" ? r : null;
+        if (r === true) return o;
+        // Browsers refuse "*" on credentialed requests: send nothing instead.
+        return typeof r === "string" && r !== "" && !(credentials && r === "*")
+          ? r
+          : null;
       },
       wildcard: false,
     };

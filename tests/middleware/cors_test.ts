@@ -247,6 +247,14 @@ Deno.test("cors: RegExp and function origins", async () => {
   assert.deepEqual(seen, ["/items/1", "/items/2", "/items/3"]);
 });
 
+Deno.test("cors: a function answering * on a credentialed config allows nothing", async () => {
+  const { app } = appWith({ origin: () => "*", credentials: true });
+  const res = await app.request("/items/1", { headers: { origin: A } });
+  assert.deepEqual(corsHeaders(res), { vary: "Origin" });
+  const pre = await app.request("/items/1", preflight(A, "GET"));
+  assert.equal(pre.headers.get("access-control-allow-origin"), null);
+});
+
 Deno.test("cors: errors thrown further down keep their status and get CORS headers", async () => {
   const app = new App();
   app.use(cors({ origin: A, credentials: true }));
