@@ -30,20 +30,23 @@ export function tokenOf(
   return header === null ? null : cookieValue(header, cookie);
 }
 
-/** The value of cookie `name` in a `Cookie` header, unquoted; null when absent. */
+/**
+ * The value of cookie `name` in a `Cookie` header, unquoted; null when
+ * absent. One pass: each pair is tested by its name only.
+ */
 function cookieValue(header: string, name: string): string | null {
-  let i = 0;
   const n = header.length;
+  let i = 0;
   while (i < n) {
     while (header.charCodeAt(i) === 0x20) i++;
     let end = header.indexOf(";", i);
     if (end === -1) end = n;
-    const eq = header.indexOf("=", i);
     if (
-      eq !== -1 && eq < end && eq - i === name.length &&
-      header.startsWith(name, i)
+      header.startsWith(name, i) &&
+      header.charCodeAt(i + name.length) === 0x3d && // "="
+      i + name.length < end
     ) {
-      let v = header.slice(eq + 1, end).trim();
+      let v = header.slice(i + name.length + 1, end).trim();
       if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) {
         v = v.slice(1, -1);
       }

@@ -185,6 +185,11 @@ export function jwt(options: JwtOptions): Middleware {
     );
   }
   const requireExp = options.requireExp ?? true;
+  if (typeof requireExp !== "boolean") {
+    throw new TypeError(
+      `Option requireExp must be a boolean, got ${String(requireExp)}`,
+    );
+  }
   const stateKey = options.stateKey ?? "jwtPayload";
   if (
     typeof stateKey !== "string" || stateKey === "" || UNSAFE_KEYS.has(stateKey)

@@ -360,6 +360,12 @@ Deno.test("jwt: the token can come from a cookie when there is no Bearer header"
   );
   // The header wins over the cookie.
   assert.equal((await call(app, other, { cookie })).body.sub, "header-user");
+  // Many empty or unrelated pairs before it are skipped in one pass.
+  const noise = ";".repeat(8000) + "a=1; ".repeat(500);
+  assert.equal(
+    (await call(app, null, { cookie: `${noise}__Host-jwt=${token}` })).body.sub,
+    "cookie-user",
+  );
   // A cookie whose name only ends with the name does not count.
   const r = await call(app, null, { cookie: `x__Host-jwt=${token}` });
   assert.equal(r.status, 401);
