@@ -84,9 +84,10 @@ const LABELS: Record<ShedReason, { reason: ShedReason }> = {
  * ```
  */
 export function concurrencyLimit(options: ConcurrencyLimitOptions): Middleware {
+  const queue = options?.queue ?? 0;
   const gate = new Gate({
     max: options?.max,
-    queue: options.queue ?? 0,
+    queue,
     queueTimeoutMs: options.queueTimeoutMs ?? 1_000,
   });
   const retryAfter = options.retryAfterSec ?? 1;
@@ -112,10 +113,13 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions): Middleware {
     next: () => Promise<Response>,
   ): Promise<Response> {
     try {
-      await gate.enter(ctx.signal);
+      // A full queue refuses before ctx.signal is touched (it costs a listener).
+      await gate.enter(gate.queued < queue ? ctx.signal : undefined);
     } catch (e) {
       if (e instanceof ShedError) return shed(ctx, e);
-      throw e; // the signal's reason: the App has answered already
+      // Aborted while queued: the deadline or a shutdown has answered
+      // already, or the client is gone; this answer is dropped.
+      return problem(503, "Request was aborted while waiting for a slot");
     }
     try {
       return await next();
