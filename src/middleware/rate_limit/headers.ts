@@ -38,8 +38,10 @@ export interface Policy {
 interface Found {
   /** The `RateLimit-Policy` value. */
   policy: string;
-  /** Names already in `policy`. */
-  names: string[];
+  /** Names in `policy` after the first one; made when a second limiter runs. */
+  names: string[] | undefined;
+  /** The first limiter's name. */
+  first: string;
   /** The tightest limit seen. */
   denied: boolean;
   remaining: number;
@@ -98,7 +100,8 @@ export function record(
   if (f === undefined) {
     found.set(ctx, {
       policy: policy.item,
-      names: [policy.name],
+      names: undefined,
+      first: policy.name,
       denied: !result.allowed,
       remaining: result.remaining,
       resetSec,
@@ -106,8 +109,8 @@ export function record(
     });
     return true;
   }
-  if (!f.names.includes(policy.name)) {
-    f.names.push(policy.name);
+  if (policy.name !== f.first && !f.names?.includes(policy.name)) {
+    (f.names ??= []).push(policy.name);
     f.policy += ", " + policy.item;
   }
   const denied = !result.allowed;

@@ -356,8 +356,8 @@ Deno.test("rateLimit: asynchronous stores are timed by store name", async () => 
   const app = new App();
   app.use(rateLimit({ limit: 1, windowMs: 1000, store }));
   app.get("/", (ctx) => ctx.text("ok"));
-  await app.request("/");
-  await app.request("/");
+  // The first check tells the limiter the store is asynchronous.
+  for (let i = 0; i < 3; i++) await app.request("/");
   const { samples } = parseExposition(app.metrics.text());
   assert.equal(
     one(samples, "palisade_rate_limit_store_duration_seconds_count", {
