@@ -145,7 +145,7 @@ function positiveInteger(name: string, value: unknown): number {
  * cut to its first `bits` bits (`"2001:db8::/64"`). Unparseable hostnames
  * (no socket address) are used as they are.
  */
-export function addressKey(hostname: string, bits: number): string {
+function addressKey(hostname: string, bits: number): string {
   const ip = parseIp(hostname);
   if (ip === null) return hostname;
   if (isV4(ip)) return formatIp(ip);

@@ -98,11 +98,16 @@ async function ping(port: number): Promise<boolean> {
   }
 }
 
-/** Starts `redis-server` without persistence on a free port; waits for PING. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Starts `redis-server` without persistence on a free port; waits for PING.
+ * `prefix` runs it under a command such as `["taskset", "-c", "1"]`.
+ */
+export async function startRedis(prefix: string[] = []): Promise<RedisServer> {
   const port = freePort();
-  const child = new Deno.Command("redis-server", {
+  const cmd = [...prefix, "redis-server"];
+  const child = new Deno.Command(cmd[0], {
     args: [
+      ...cmd.slice(1),
       "--port",
       String(port),
       "--bind",
