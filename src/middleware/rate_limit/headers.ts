@@ -1,8 +1,8 @@
 /**
- * The IETF RateLimit header fields, as defined by
- * draft-ietf-httpapi-ratelimit-headers-11 (May 2026; the syntax of the
- * fields is unchanged since -09, and -12 of November 2026 is the latest
- * revision listed):
+ * The IETF RateLimit header fields in the syntax of
+ * draft-ietf-httpapi-ratelimit-headers-11 (May 2026), where both fields are
+ * Structured Fields Lists of Items whose value is a String naming the
+ * policy:
  *
  * - `RateLimit-Policy: "name";q=100;w=60` — a Structured Fields List of
  *   quota policies: the policy name as an sf-string, `q` the quota, `w` the
