@@ -3,7 +3,7 @@
  *
  * - `GET /rl`: `rateLimit({ limit: 100, windowMs: 1000 })` keyed by the
  *   `x-key` header, counting per class (`x-key: abuser` or any other key)
- *   how many answers were 200 and 429;
+ *   how many answers were 200 and 429, and their server-side latency;
  * - `GET /cl` and `GET /nocl`: a handler waiting on a simulated backend with
  *   10 connections and 5 ms per query, behind
  *   `concurrencyLimit({ max: 10, queue: 10, queueTimeoutMs: 50 })` on `/cl`
@@ -47,8 +47,10 @@ app.get(
   "/rl",
   async (ctx, next) => {
     const cls = ctx.header("x-key") === "abuser" ? "abuser" : "normal";
+    const start = performance.now();
     const res = await next();
     count(`${cls}_${res.status}`);
+    (latencies[`rl_${cls}`] ??= []).push(performance.now() - start);
     return res;
   },
   rateLimit({

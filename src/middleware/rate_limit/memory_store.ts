@@ -24,16 +24,40 @@ export interface MemoryStoreOptions {
   maxKeys?: number;
 }
 
+/** The store {@linkcode memoryStore} returns: synchronous, with its size. */
+export interface MemoryStore extends RateLimitStore {
+  /** Keys held now, at most `maxKeys`. */
+  readonly size: number;
+  /** See {@linkcode RateLimitStore.check}; never asynchronous here. */
+  check(
+    key: string,
+    cost: number,
+    params: RateLimitParams,
+    now: number,
+  ): RateLimitResult;
+}
+
+/** A key's TAT, linked into the recency list (oldest first). */
+interface Entry extends Tat {
+  readonly key: string;
+  prev: Entry;
+  next: Entry;
+}
+
 /**
  * A {@linkcode RateLimitStore} in process memory: exact and synchronous, but
  * each process counts alone (use {@linkcode redisStore} or
- * {@linkcode kvStore} for counts shared by several instances). Keys live in
- * a `Map` in least-recently-used order (each check moves its key to the
- * end); at `maxKeys` the oldest key is evicted. Expired keys need no sweep:
- * a key whose TAT has passed is the same as an unknown one, and it ages out
- * under LRU.
+ * {@linkcode kvStore} for counts shared by several instances). Keys are
+ * kept in least-recently-used order: each check moves its key to the end of
+ * a linked list, and at `maxKeys` the key at its head is evicted. Expired
+ * keys need no sweep: a key whose TAT has passed is the same as an unknown
+ * one, and it ages out under LRU.
  *
- * The returned store also has `size`, the number of keys held.
+ * Touching a key never deletes and re-inserts it in the `Map`: V8 leaves a
+ * deleted entry in its hash chain until the table is rebuilt, so one key
+ * hammered with delete+set makes every lookup of it walk thousands of dead
+ * entries (measured: 95 µs per check at 20 000 keys). Map deletes happen only
+ * on eviction, each of a different key.
  *
  * @throws {TypeError} when `maxKeys` is not a positive integer.
  *
@@ -47,18 +71,18 @@ export interface MemoryStoreOptions {
  */
 export function memoryStore(
   options: MemoryStoreOptions = {},
-): RateLimitStore & { readonly size: number } {
+): MemoryStore {
   const maxKeys = options.maxKeys ?? 100_000;
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
     throw new TypeError(
       `Option maxKeys must be a positive integer, got ${String(maxKeys)}`,
     );
   }
-  const map = new Map<string, Tat>();
-  // One long-lived iterator finds the oldest key: everything behind it has
-  // been evicted or moved to the end, so each hole left by a delete is
-  // stepped over once, not once per eviction as with a fresh map.keys().
-  let oldest = map.keys();
+  const map = new Map<string, Entry>();
+  // The list's sentinel: head.next is the least recently used entry,
+  // head.prev the most recent.
+  const head = { key: "", ms: 0, frac: 0 } as Entry;
+  head.prev = head.next = head;
   return {
     name: "memory",
     onError: "open",
@@ -71,19 +95,27 @@ export function memoryStore(
       params: RateLimitParams,
       now: number,
     ): RateLimitResult {
-      let tat = map.get(key);
-      if (tat !== undefined) {
-        map.delete(key);
-      } else {
-        tat = { ms: 0, frac: 0 };
+      let e = map.get(key);
+      if (e === undefined) {
         if (map.size >= maxKeys) {
-          let first = oldest.next();
-          if (first.done) first = (oldest = map.keys()).next();
-          map.delete(first.value!);
+          const old = head.next;
+          old.prev.next = old.next;
+          old.next.prev = old.prev;
+          map.delete(old.key);
         }
+        e = { key, ms: 0, frac: 0, prev: head.prev, next: head };
+        head.prev.next = e;
+        head.prev = e;
+        map.set(key, e);
+      } else if (e.next !== head) {
+        e.prev.next = e.next;
+        e.next.prev = e.prev;
+        e.prev = head.prev;
+        e.next = head;
+        head.prev.next = e;
+        head.prev = e;
       }
-      map.set(key, tat);
-      return gcra(tat, cost, params, now);
+      return gcra(e, cost, params, now);
     },
   };
 }
