@@ -21,6 +21,9 @@
  * latency percentiles (ms), and server CPU µs per request (utime+stime from
  * `/proc`).
  *
+ * The machine's load average is printed with the results: other work on
+ * the two cores shows up as latency outside the handler.
+ *
  * Run: `deno run -A bench/rate_limit_load.ts [--seconds=10]`
  *
  * @module
@@ -150,6 +153,7 @@ try {
   );
   results["3a. backend, no concurrencyLimit"] = await run(two, "/nocl");
   results["3b. backend, concurrencyLimit"] = await run(two, "/cl");
+  results.loadAverage = (await Deno.readTextFile("/proc/loadavg")).trim();
   console.log(JSON.stringify(results, null, 2));
 } finally {
   await started.server.stop();

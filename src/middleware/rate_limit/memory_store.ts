@@ -15,7 +15,7 @@ import type {
 /** Options of {@linkcode memoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * Most keys kept. Default 100 000 (roughly 15 MB at the limit with
+   * Most keys kept. Default 100 000 (about 19 MiB at the limit with
    * address keys). When a new key would exceed it, the least recently used
    * key is forgotten, so a flood of unique keys keeps memory flat; a
    * forgotten key starts again with a full burst, so size it above the
