@@ -206,9 +206,10 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   const limit = positiveInteger("limit", options.limit);
   const windowMs = positiveInteger("windowMs", options.windowMs);
   const burst = positiveInteger("burst", options.burst ?? limit);
-  if ((burst + limit) * windowMs > Number.MAX_SAFE_INTEGER) {
+  // GCRA works in units of 1 / limit ms, up to 2 × burst × windowMs of them.
+  if (2 * burst * windowMs > Number.MAX_SAFE_INTEGER) {
     throw new TypeError(
-      `Options burst and windowMs are too large together, got burst ${burst} and windowMs ${windowMs}`,
+      `Options burst and windowMs must have 2 × burst × windowMs at most 2^53 − 1, got burst ${burst} and windowMs ${windowMs}`,
     );
   }
   const bits = options.ipv6Subnet ?? 64;
