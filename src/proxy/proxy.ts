@@ -309,7 +309,10 @@ function retryable(
  * not supported yet. Bodies stream both ways with backpressure, except that
  * request and response bodies declaring at most 64 KiB are read whole first
  * (so a failed connect can be retried, and the upstream connection is freed
- * at once). Upstreams are asked for `Accept-Encoding: identity`
+ * at once). Exchanges are half duplex: the App ends the request body once
+ * the response has been handed to the transport, so an upstream that
+ * starts answering before it has read the whole upload gets the rest of it
+ * cut off. Upstreams are asked for `Accept-Encoding: identity`
  * (Deno's fetch would otherwise decode compressed bodies without saying
  * so); put `compress()` in front of the proxy to compress for clients.
  *
