@@ -1,0 +1,61 @@
+/**
+ * The header fields of an upstream request: the client's, minus hop-by-hop
+ * fields (and those its `Connection` names), minus the fields the proxy
+ * sets itself, plus the forwarding fields. Built as a list of pairs in one
+ * pass: `fetch` copies its `headers` anyway, and a list costs it about half
+ * of what a `Headers` object does (measured).
+ *
+ * @module
+ */
+
+import type { Context } from "../context/context.ts";
+import { HOP_BY_HOP_FIELDS } from "../http/hop_by_hop.ts";
+import { FORWARDING_FIELDS, forwardingFields } from "./forwarded.ts";
+import type { ForwardedMode } from "./options.ts";
+
+/** Fields never copied: hop-by-hop, and those fetch or the proxy set. */
+const SKIPPED: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP_FIELDS,
+  // The proxy answered any 100-continue itself.
+  "expect",
+  // fetch frames the body it is given.
+  "content-length",
+  // Deno's fetch decodes gzip and br bodies whenever Accept-Encoding is
+  // anything but "identity", yet keeps Content-Encoding and Content-Length:
+  // relayed, that body would be corrupt. Upstreams are asked for identity.
+  "accept-encoding",
+]);
+
+/** The upstream request's header fields for `ctx`. */
+export function requestHeaders(
+  ctx: Context,
+  preserveHost: boolean,
+  forwarded: ForwardedMode,
+): [string, string][] {
+  const connection = ctx.header("connection");
+  const named = connection === null ? null : connectionTokens(connection);
+  const out: [string, string][] = [["accept-encoding", "identity"]];
+  for (const pair of ctx.headers) {
+    const name = pair[0];
+    if (
+      SKIPPED.has(name) || (named !== null && named.has(name)) ||
+      (name === "host" && !preserveHost) ||
+      (forwarded !== false && FORWARDING_FIELDS.has(name))
+    ) {
+      continue;
+    }
+    out.push(pair);
+  }
+  if (forwarded !== false) forwardingFields(ctx, forwarded, out);
+  return out;
+}
+
+/** Lower-case field names listed in a `Connection` value. */
+function connectionTokens(value: string): Set<string> {
+  const names = new Set<string>();
+  for (const token of value.split(",")) {
+    const name = token.trim().toLowerCase();
+    if (name !== "") names.add(name);
+  }
+  return names;
+}
