@@ -35,6 +35,15 @@ export {
   type ValidMap,
   type ValidTarget,
 } from "./src/context/context.ts";
+export {
+  type CookieDeleteOptions,
+  type CookieGetOptions,
+  Cookies,
+  type CookieSetOptions,
+  type CookiesOptions,
+  type SameSite,
+} from "./src/context/cookies.ts";
+export type { BodyCoding } from "./src/body/encoding.ts";
 export type {
   SseMessage,
   SseWriter,

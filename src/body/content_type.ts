@@ -131,7 +131,7 @@ function parseParameters(
  *
  * @example Usage
  * ```ts
- * import { parseMediaType } from "@palisade/server";
+ * import { parseMediaType } from "./content_type.ts";
  * const mt = parseMediaType('Text/HTML; Charset="utf-8"');
  * mt?.essence; // "text/html"
  * mt?.params.charset; // "utf-8"
@@ -168,7 +168,7 @@ export function parseMediaType(value: string): MediaType | null {
  *
  * @example Usage
  * ```ts
- * import { parseContentDisposition } from "@palisade/server";
+ * import { parseContentDisposition } from "./content_type.ts";
  * const d = parseContentDisposition('form-data; name="avatar"; filename="me.png"');
  * d?.params.filename; // "me.png"
  * ```
@@ -192,7 +192,7 @@ export function parseContentDisposition(value: string): Disposition | null {
  *
  * @example Usage
  * ```ts
- * import { isJsonType, parseMediaType } from "@palisade/server";
+ * import { isJsonType, parseMediaType } from "./content_type.ts";
  * isJsonType(parseMediaType("application/vnd.api+json")!); // true
  * isJsonType(parseMediaType("application/jsonx")!); // false
  * ```

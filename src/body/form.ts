@@ -36,7 +36,7 @@ function tooManyFields(maxFields: number): HttpError {
  *
  * @example Usage
  * ```ts
- * import { parseUrlEncoded } from "@palisade/server";
+ * import { parseUrlEncoded } from "./form.ts";
  * const form = parseUrlEncoded(new TextEncoder().encode("a=1&b=x+y"), 1000);
  * form.get("b"); // "x y"
  * ```
@@ -106,7 +106,7 @@ function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from: number) {
  *
  * @example Usage
  * ```ts
- * import { parseMultipart } from "@palisade/server";
+ * import { parseMultipart } from "./form.ts";
  * const body = "--X\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--X--\r\n";
  * const form = parseMultipart(new TextEncoder().encode(body), "X", 1000);
  * form.get("a"); // "1"

@@ -37,7 +37,7 @@ import { HttpError } from "../http/errors.ts";
  *
  * @example Usage
  * ```ts
- * import { parseJson } from "@palisade/server";
+ * import { parseJson } from "./json.ts";
  * const value = parseJson('{"a":[1,2],"__proto__":{"x":1}}', 64);
  * value; // { a: [1, 2] }
  * ```

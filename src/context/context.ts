@@ -455,6 +455,16 @@ export function setValid(
   setValidImpl(ctx, target, value);
 }
 
+/**
+ * The request's header fields as `Headers`, without building a `Request`
+ * on transports that did not make one (the h1 engine); for middleware that
+ * needs every field (the reverse proxy).
+ */
+export function requestHeaders(ctx: Context): Headers {
+  const core = coreOf(ctx);
+  return core.req !== null ? core.req.headers : core.src!.headers;
+}
+
 /** The metrics registry of the App serving `ctx`, if it records metrics. */
 export function metricsOf(ctx: Context): Metrics | undefined {
   return coreOf(ctx).metrics;

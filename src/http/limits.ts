@@ -102,7 +102,7 @@ export type RejectReason =
  *
  * @example Usage
  * ```ts
- * import { DEFAULT_LIMITS, resolveLimits } from "@palisade/server";
+ * import { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
  * const limits = resolveLimits(DEFAULT_LIMITS, { bodyBytes: 1024 });
  * limits.bodyBytes; // 1024
  * ```

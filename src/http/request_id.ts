@@ -17,7 +17,7 @@ export const MAX_REQUEST_ID_LENGTH = 200;
  *
  * @example Usage
  * ```ts
- * import { isValidRequestId } from "@palisade/server";
+ * import { isValidRequestId } from "./request_id.ts";
  * isValidRequestId("4bf92f35-77b3"); // true
  * isValidRequestId("a b"); // false
  * ```
@@ -51,7 +51,7 @@ function makePrefix(): string {
  *
  * @example Usage
  * ```ts
- * import { newRequestId } from "@palisade/server";
+ * import { newRequestId } from "./request_id.ts";
  * const id = newRequestId(); // e.g. "k3x9q0ab-1"
  * ```
  */

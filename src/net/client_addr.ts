@@ -76,7 +76,7 @@ function compile(trust: TrustProxyOptions): IpRange[] {
  *
  * @example Usage
  * ```ts
- * import { resolveClientAddr } from "@palisade/server";
+ * import { resolveClientAddr } from "./client_addr.ts";
  * const headers = new Headers({ "x-forwarded-for": "203.0.113.7, 10.0.0.2" });
  * const addr = resolveClientAddr(
  *   { hostname: "10.0.0.1", port: 41000 },

@@ -23,9 +23,12 @@ export interface ExchangeHost {
 export class Exchange implements Inflight {
   /** Epoch ms at which `timeoutMs` runs out. */
   deadline: number;
-  /** @internal */ _prev: Inflight | null = null;
-  /** @internal */ _next: Inflight | null = null;
-  /** @internal */ _list: DeadlineList | null = null;
+  /** Previous item of its deadline list. */
+  prev: Inflight | null = null;
+  /** Next item of its deadline list. */
+  next: Inflight | null = null;
+  /** The deadline list it is in. */
+  list: DeadlineList | null = null;
   /** The upstream this attempt goes to. */
   readonly upstream: Upstream;
   /** `performance.now()` at the start. */

@@ -8,7 +8,10 @@
  * @module
  */
 
-import type { Context } from "../context/context.ts";
+import {
+  type Context,
+  requestHeaders as headersOf,
+} from "../context/context.ts";
 import { HOP_BY_HOP_FIELDS } from "../http/hop_by_hop.ts";
 import { FORWARDING_FIELDS, forwardingFields } from "./forwarded.ts";
 import type { ForwardedMode } from "./options.ts";
@@ -35,7 +38,7 @@ export function requestHeaders(
   const connection = ctx.header("connection");
   const named = connection === null ? null : connectionTokens(connection);
   const out: [string, string][] = [["accept-encoding", "identity"]];
-  for (const pair of ctx.headers) {
+  for (const pair of headersOf(ctx)) {
     const name = pair[0];
     if (
       SKIPPED.has(name) || (named !== null && named.has(name)) ||

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { App, type AppOptions } from "../../src/app/app.ts";
+import { App } from "../../src/app/app.ts";
+import type { AppOptions } from "../../src/app/options.ts";
 import { serve, type Server } from "../../src/server/serve.ts";
 
 /** A running upstream. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { proxy } from "../../src/proxy/mod.ts";
-import type { AppOptions } from "../../src/app/app.ts";
+import type { AppOptions } from "../../src/app/options.ts";
 import type { ForwardedMode } from "../../src/proxy/mod.ts";
 import {
   hasCompleteResponse,
