@@ -195,9 +195,10 @@ export class Context<
   get url(): URL {
     if (this.#url === undefined) {
       const core = this.#core;
-      this.#url = core.req !== null ? new URL(core.req.url) : new URL(
-        core.src!.target,
-        `http://${core.src!.header("host") ?? "localhost"}`,
+      const src = core.src;
+      this.#url = src === null ? new URL(core.req!.url) : new URL(
+        src.target,
+        `${src.scheme}://${src.header("host") ?? "localhost"}`,
       );
     }
     return this.#url;

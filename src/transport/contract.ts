@@ -32,6 +32,8 @@ export interface ServeInfo {
 export interface RequestSource {
   /** Request method token, e.g. `"GET"`. */
   readonly method: string;
+  /** `"https"` when the connection is TLS, else `"http"`. */
+  readonly scheme: "http" | "https";
   /** Request target in origin form: path and optional query, e.g. `"/a?b=1"`. */
   readonly target: string;
   /** Value of a header (lower-case `name`), several values joined by `", "`; null when absent. */

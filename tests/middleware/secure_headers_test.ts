@@ -299,8 +299,6 @@ const ca = Deno.readTextFileSync(new URL("ca_cert.pem", fixtures));
 for (const transport of ["deno", "h1"] as const) {
   Deno.test({
     name: `secureHeaders: over real sockets, HSTS on HTTPS only (${transport})`,
-    // The h1 engine builds ctx.url with "http:" even over TLS (reported to the lead).
-    ignore: transport === "h1",
     async fn() {
       const app = appWith({ nonce: true });
       const plain = serve(app, {

@@ -37,8 +37,9 @@ export class H1Source implements RequestSource {
   readonly target: string;
   /** The parsed head. */
   readonly head: RequestHead;
+  /** `"https"` on TLS connections. */
+  readonly scheme: "http" | "https";
   #pump: BodyPump;
-  #scheme: string;
   #fallbackHost: string;
   #headers: Headers | undefined;
   #body: ReadableStream<Uint8Array> | null | undefined;
@@ -54,14 +55,14 @@ export class H1Source implements RequestSource {
   constructor(
     head: RequestHead,
     pump: BodyPump,
-    scheme: string,
+    scheme: "http" | "https",
     fallbackHost: string,
   ) {
     this.head = head;
     this.method = head.method;
     this.target = head.target;
     this.#pump = pump;
-    this.#scheme = scheme;
+    this.scheme = scheme;
     this.#fallbackHost = fallbackHost;
   }
 
@@ -158,6 +159,6 @@ export class H1Source implements RequestSource {
       init.body = body;
       init.duplex = "half";
     }
-    return new Request(this.#scheme + "://" + host + target, init);
+    return new Request(this.scheme + "://" + host + target, init);
   }
 }
