@@ -615,7 +615,7 @@ Deno.test("h1: no parser state carries over from one connection to the next", as
   try {
     // Connections that end with leading empty lines, half a head, or after
     // a complete exchange; each next connection must parse from scratch.
-    const endings = ["\r\n".repeat(8), "GET /hello/x HT", get("/") + "\r\n"];
+    const endings = ["\r\n", "GET /hello/x HT", get("/") + "\r\n"];
     for (const ending of endings) {
       const a = await Wire.open(s.port);
       await a.send(ending);
@@ -624,7 +624,7 @@ Deno.test("h1: no parser state carries over from one connection to the next", as
       await delay(20);
       const b = await Wire.open(s.port);
       try {
-        await b.send("\r\n".repeat(8) + get("/hello/fresh"));
+        await b.send("\r\n" + get("/hello/fresh"));
         const res = await b.read();
         assert.equal(res.text, "hello fresh", JSON.stringify(ending));
       } finally {

@@ -7,7 +7,7 @@
  */
 
 import { badRequest, ParseError } from "./error.ts";
-import { isValidHost } from "./host.ts";
+import { isValidHost } from "../../../http/host.ts";
 import type { HeadScanner } from "./scan.ts";
 
 /**

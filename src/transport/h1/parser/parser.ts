@@ -75,7 +75,7 @@ import { HeadScanner } from "./scan.ts";
 export { ParseError } from "./error.ts";
 export type { ParseStatus } from "./error.ts";
 export type { RequestHead } from "./head.ts";
-export { MAX_LEADING_EMPTY_LINES } from "./scan.ts";
+export { MAX_LEADING_EMPTY_LINES, MAX_SEPARATOR_BYTES } from "./scan.ts";
 export { MAX_CHUNK_SIZE_DIGITS } from "./chunked.ts";
 
 /**

@@ -27,20 +27,30 @@ const PH_DONE = 4;
 const COLON = 0x3a;
 
 /**
- * Most empty lines (CRLF or LF) ignored before a request line (RFC 9112
- * §2.2 asks to ignore "at least one"); one more → 400.
+ * Most empty lines (CRLF or LF) ignored before a request line: RFC 9112
+ * §2.2 asks to ignore at least one, so exactly one is; a second → 400.
  *
  * @example Usage
  * ```ts
  * import { MAX_LEADING_EMPTY_LINES } from "./scan.ts";
- * MAX_LEADING_EMPTY_LINES; // 8
+ * MAX_LEADING_EMPTY_LINES; // 1
  * ```
  */
-export const MAX_LEADING_EMPTY_LINES = 8;
+export const MAX_LEADING_EMPTY_LINES = 1;
+
+/**
+ * Most bytes of colon, optional whitespace and line ending one field line
+ * may carry beyond its name and value before it counts as too large.
+ */
+export const MAX_SEPARATOR_BYTES = 256;
 
 /** Options of {@linkcode HeadScanner}. */
 export interface HeadScannerOptions {
-  /** Most bytes of field lines, each counted without its line ending. */
+  /**
+   * Most bytes of field names plus values (the colon, the optional
+   * whitespace and the line endings are not counted: the same definition
+   * the App applies to `Deno.serve` requests).
+   */
   headerBytes: number;
   /** Most field lines. */
   headerCount: number;
@@ -51,7 +61,9 @@ export interface HeadScannerOptions {
   requestLine?: { urlBytes: number; methodBytes: number };
   /**
    * Require CRLF line endings. RFC 9112 §2.2 lets a recipient accept a bare
-   * LF in the start line and header fields; trailers are held to CRLF.
+   * LF in the start line and header fields; trailers are held to CRLF. A
+   * head whose request line ends with CRLF is held to CRLF too: a bare LF
+   * mixed into it could hide a second request from a proxy in front.
    */
   strictCrlf: boolean;
 }
@@ -61,9 +73,11 @@ export interface HeadScannerOptions {
  *
  * Field lines: `token ":" OWS value OWS`; whitespace before the colon,
  * obs-fold (a line starting with SP or HTAB) and any CTL other than HTAB or
- * DEL in a value → 400. More than `headerCount` lines, or more than
- * `headerBytes` bytes of lines (each counted without CRLF) → 431, raised as
- * soon as the running count passes the limit.
+ * DEL in a value → 400; a bare LF after a request line ended by CRLF → 400.
+ * More than `headerCount` lines, or more than `headerBytes` bytes of names
+ * plus values → 431, raised as soon as the running count passes the limit;
+ * a line whose separators (colon, whitespace, line ending) pass
+ * {@linkcode MAX_SEPARATOR_BYTES} counts as too large.
  *
  * @example Usage
  * ```ts
@@ -96,6 +110,8 @@ export class HeadScanner {
   readonly #maxBytes: number;
   readonly #maxCount: number;
   readonly #strict: boolean;
+  /** The request line ended with CRLF: so must every field line. */
+  #crlf = false;
   readonly #what: string;
   #phase: number;
   #empties = 0;
@@ -138,6 +154,7 @@ export class HeadScanner {
     this.#phase = this.line ? PH_LEADING : PH_FIELDS;
     this.#empties = 0;
     this.#bytes = 0;
+    this.#crlf = false;
     this.#slow = false;
     this.#lineStart = 0;
     this.#buf.clear();
@@ -219,6 +236,7 @@ export class HeadScanner {
     if (this.#phase === PH_LINE) {
       const lf = this.line!.scan(buf, i, end);
       if (lf < 0) return this.#toSlow(buf, start, end, end);
+      this.#crlf = lf > i && buf[lf - 1] === CR;
       i = lf + 1;
       this.#phase = PH_FIELDS;
     }
@@ -227,7 +245,9 @@ export class HeadScanner {
       // One pass over a well-formed line; anything unusual (the end of the
       // read, a bad byte) falls back to the checks below, which apply the
       // rules in their documented order.
-      const next = this.#strict ? -1 : this.#quickLine(buf, start, i, end);
+      const next = this.#strict || this.#crlf
+        ? this.#quickCrlfLine(buf, start, i, end)
+        : this.#quickLine(buf, start, i, end);
       if (next > 0) {
         i = next;
         continue;
@@ -254,6 +274,7 @@ export class HeadScanner {
         return -1;
       }
       hb.append(buf, i, lf + 1);
+      this.#crlf = hb.len > 1 && hb.buf[hb.len - 2] === CR;
       i = lf + 1;
       this.#phase = PH_FIELDS;
       this.#lineStart = hb.len;
@@ -307,10 +328,12 @@ export class HeadScanner {
 
   /**
    * Refuses an incomplete line of `n` bytes that can no longer fit: `n`
-   * may include the CR of a CRLF, hence the one byte of slack.
+   * includes its separators, hence the slack.
    */
   #checkPartial(n: number): void {
-    if (this.#bytes + n > this.#maxBytes + 1) this.#tooLarge();
+    if (this.#bytes + n > this.#maxBytes + MAX_SEPARATOR_BYTES) {
+      this.#tooLarge();
+    }
   }
 
   #tooLarge(): never {
@@ -330,9 +353,10 @@ export class HeadScanner {
     if (e > s && src[e - 1] === CR) e--;
     else if (this.#strict) {
       throw badRequest(`${this.#what} line ends with a bare LF`);
+    } else if (this.#crlf) {
+      throw badRequest("Bare LF in a head whose request line ends with CRLF");
     }
     if (e === s) return true;
-    if ((this.#bytes += e - s) > this.#maxBytes) this.#tooLarge();
     let c = src[s];
     if (c === SP || c === HTAB) {
       throw badRequest(
@@ -377,9 +401,31 @@ export class HeadScanner {
         );
       }
     }
+    this.#count(s, ne, vs, ve, e);
     this.#record(s - base, ne - base, vs - base, ve - base, up & 2);
     if (bits & 0x80) this.high = true;
     return false;
+  }
+
+  /** Adds a complete line's name and value to the running byte count. */
+  #count(s: number, ne: number, vs: number, ve: number, e: number): void {
+    if (
+      (this.#bytes += ne - s + ve - vs) > this.#maxBytes ||
+      e - s - (ne - s + ve - vs) > MAX_SEPARATOR_BYTES
+    ) this.#tooLarge();
+  }
+
+  /** {@linkcode HeadScanner.#quickLine} for heads held to CRLF. */
+  #quickCrlfLine(
+    buf: Uint8Array,
+    base: number,
+    s: number,
+    end: number,
+  ): number {
+    const lf = buf.indexOf(LF, s);
+    return lf > s && buf[lf - 1] === CR
+      ? this.#quickLine(buf, base, s, lf + 1)
+      : -1;
   }
 
   /**
@@ -415,7 +461,7 @@ export class HeadScanner {
     if (c === LF && p < end) lf = p;
     else if (c === CR && p + 1 < end && buf[p + 1] === LF) lf = p + 1;
     else return -1;
-    if ((this.#bytes += p - s) > this.#maxBytes) this.#tooLarge();
+    this.#count(s, ne, vs, ve, p);
     this.#record(s - base, ne - base, vs - base, ve - base, up & 2);
     if (bits & 0x80) this.high = true;
     return lf + 1;
