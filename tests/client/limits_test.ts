@@ -7,9 +7,7 @@ import {
 } from "../../src/client/mod.ts";
 import { aborted, fakeClock, trickle, upstream } from "./_upstream.ts";
 
-Deno.test("maxResponseBytes: a chunked body errors as soon as it goes over, and the upstream is cancelled", async () => {
-  let cancelled!: () => void;
-  const upstreamCancelled = new Promise<void>((r) => cancelled = r);
+Deno.test("maxResponseBytes: a chunked body errors as soon as it goes over", async () => {
   const chunk = new Uint8Array(1_000).fill(0x61);
   const up = upstream(() => {
     // 1 MB in 1 kB chunks: far more than the limit lets through.
@@ -18,9 +16,6 @@ Deno.test("maxResponseBytes: a chunked body errors as soon as it goes over, and 
       pull(c) {
         if (sent++ === 1_000) c.close();
         else c.enqueue(chunk);
-      },
-      cancel() {
-        cancelled();
       },
     });
     return new Response(body);
@@ -44,7 +39,6 @@ Deno.test("maxResponseBytes: a chunked body errors as soon as it goes over, and 
     assert.equal(error.declared, undefined);
     assert.equal(error.status, 502);
     assert.ok(delivered <= 4_500, `${delivered} bytes delivered`);
-    await upstreamCancelled;
   } finally {
     await up.close();
   }
