@@ -28,7 +28,7 @@ import {
   fits,
   prepareCall,
 } from "./call.ts";
-import { limitBody } from "./limited_body.ts";
+import { COLLECT_MAX_BYTES, limitBody } from "./limited_body.ts";
 import {
   BREAKER_STATE_VALUE,
   type ClientMetrics,
@@ -389,18 +389,21 @@ export class Client {
       if (this.#s.throwOnStatus && !res.ok) throw this.#statusError(res, call);
       return new ClientResponse(null, res);
     }
+    // A Content-Length of an encoded body counts encoded bytes: only the
+    // decoded ones are limited then.
+    const length = res.headers.has("content-encoding")
+      ? null
+      : res.headers.get("content-length");
+    const declared = length === null ? NaN : Number(length);
     let error: Error | undefined;
     if (this.#s.throwOnStatus && !res.ok) error = this.#statusError(res, call);
-    else if (max > 0) {
-      const declared = Number(res.headers.get("content-length") ?? "");
-      if (declared > max) {
-        error = new ResponseTooLargeError({
-          method,
-          target,
-          limit: max,
-          declared,
-        });
-      }
+    else if (max > 0 && declared > max) {
+      error = new ResponseTooLargeError({
+        method,
+        target,
+        limit: max,
+        declared,
+      });
     }
     if (error !== undefined) {
       source.cancel().catch(() => {});
@@ -408,8 +411,9 @@ export class Client {
       throw error;
     }
     const scope = call.scope.signal;
-    const body = limitBody(source, {
+    const body = limitBody(res, {
       max,
+      collect: declared <= COLLECT_MAX_BYTES,
       tooLarge: () => new ResponseTooLargeError({ method, target, limit: max }),
       mapError: (e) =>
         scope.aborted ? abortError(call, scope.reason) : new UpstreamError({

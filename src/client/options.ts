@@ -149,10 +149,12 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /**
    * Largest response body in bytes, as decoded (after gzip/br). Default
-   * 10 MiB; 0 = no limit. A larger `Content-Length` fails the call at once;
-   * otherwise the body readers (`text()`, `json()`, `arrayBuffer()`,
-   * `body`) error with {@linkcode ResponseTooLargeError} as soon as one
-   * byte too many arrives.
+   * 10 MiB; 0 = no limit. A larger `Content-Length` on a body without
+   * `Content-Encoding` fails the call at once with
+   * {@linkcode ResponseTooLargeError}; otherwise the body readers (`text()`,
+   * `json()`, `arrayBuffer()`, `body`) error with it as soon as one byte too
+   * many arrives (so a decompression bomb stops at the limit). Declared
+   * bodies up to 64 KiB are read in one piece when first read.
    */
   maxResponseBytes?: number;
   /** Retry policy; `false` = one attempt. Default: {@linkcode RetryOptions} defaults. */

@@ -212,3 +212,65 @@ Deno.test("a connection that breaks mid-body errors the reader with UpstreamErro
     listener.close();
   }
 });
+
+Deno.test("timeoutMs also cuts a declared-length body that trickles", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served = (async () => {
+    const conn = await listener.accept();
+    await conn.read(new Uint8Array(4096));
+    const enc = new TextEncoder();
+    try {
+      await conn.write(
+        enc.encode("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n."),
+      );
+      for (let i = 0; i < 99; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        await conn.write(enc.encode("."));
+      }
+    } catch {
+      // The client hung up: what the test expects.
+    } finally {
+      conn.close();
+    }
+  })();
+  using client = createClient({ timeoutMs: 1_000, retry: false });
+  try {
+    const res = await client.get(`http://127.0.0.1:${listener.addr.port}/`);
+    assert.equal(res.headers.get("content-length"), "100");
+    const error = await res.text().catch((e) => e);
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.equal(error.phase, "total");
+  } finally {
+    await served;
+    listener.close();
+  }
+});
+
+Deno.test("maxResponseBytes counts decoded bytes: a gzip body is judged by what it inflates to", async () => {
+  const gzip = async (bytes: Uint8Array<ArrayBuffer>) =>
+    new Uint8Array(
+      await new Response(
+        new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+  // Incompressible 1000 bytes grow under gzip: the encoded length is over the
+  // limit, the decoded body is not.
+  const noise = crypto.getRandomValues(new Uint8Array(1_000));
+  const noiseGz = await gzip(noise);
+  const bomb = await gzip(new Uint8Array(256 * 1024));
+  const up = upstream((req) => {
+    const body = new URL(req.url).pathname === "/bomb" ? bomb : noiseGz;
+    return new Response(body, { headers: { "content-encoding": "gzip" } });
+  });
+  using client = createClient({ baseUrl: up.url, maxResponseBytes: 1_000 });
+  try {
+    assert.ok(noiseGz.byteLength > 1_000);
+    const ok = await client.get("/noise");
+    assert.deepEqual(new Uint8Array(await ok.arrayBuffer()), noise);
+    assert.ok(bomb.byteLength < 1_000);
+    const res = await client.get("/bomb");
+    await assert.rejects(res.arrayBuffer(), ResponseTooLargeError);
+  } finally {
+    await up.close();
+  }
+});
