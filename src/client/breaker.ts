@@ -142,7 +142,10 @@ export class Breakers {
   readonly #onChange: (origin: string, state: BreakerState) => void;
   readonly #byOrigin = new Map<string, Breaker>();
 
-  /** Creates an empty set; `onChange` hears every state change. */
+  /**
+   * Creates an empty set; `onChange` hears every state change, and
+   * `"closed"` for each new breaker.
+   */
   constructor(
     settings: BreakerSettings,
     onChange: (origin: string, state: BreakerState) => void,
@@ -164,6 +167,7 @@ export class Breakers {
     if (map.size >= MAX_ORIGINS) map.delete(map.keys().next().value!);
     breaker = new Breaker(this.#s, (state) => this.#onChange(origin, state));
     map.set(origin, breaker);
+    this.#onChange(origin, "closed");
     return breaker;
   }
 }

@@ -96,6 +96,7 @@ export class Client {
         });
       });
     }
+    this.#http = Deno.createHttpClient(s.pool);
     const signal = s.signal;
     if (signal !== undefined) {
       if (signal.aborted) this.#stop.abort(signal.reason);
@@ -105,7 +106,6 @@ export class Client {
         this.#onStop = onStop;
       }
     }
-    this.#http = Deno.createHttpClient(s.pool);
   }
 
   /**

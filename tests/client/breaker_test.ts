@@ -125,13 +125,21 @@ Deno.test("the client's breaker opens after the threshold, fails fast without ne
     },
   });
   try {
-    for (let i = 0; i < 3; i++) {
+    const host = new URL(up.url).host;
+    const first = await client.get("/x");
+    await first.body?.cancel();
+    assert.match(
+      metrics.text(),
+      new RegExp(
+        `palisade_client_breaker_state\\{server_address="${host}"\\} 0`,
+      ),
+    );
+    for (let i = 0; i < 2; i++) {
       const res = await client.get("/x");
       assert.equal(res.status, 500);
       await res.body?.cancel();
     }
     assert.equal(up.hits, 3);
-    const host = new URL(up.url).host;
     assert.match(
       metrics.text(),
       new RegExp(
