@@ -26,7 +26,7 @@ function isHex(c: number): boolean {
  *
  * @example Usage
  * ```ts
- * import { isValidHost } from "../../../http/host.ts";
+ * import { isValidHost } from "./host.ts";
  * isValidHost("[::1]:8080", false); // true
  * isValidHost("user@example.com", false); // false
  * ```
