@@ -8,6 +8,7 @@
 
 import type { Context, DefaultState, Handler } from "../context/context.ts";
 import { checkRequestLimits } from "../http/header_limits.ts";
+import { isValidHost } from "../http/host.ts";
 import type { Limits, RejectReason } from "../http/limits.ts";
 import { Metrics } from "../observe/metrics.ts";
 import { pathOf, queryOf } from "../router/path.ts";
@@ -361,6 +362,18 @@ export class App<S extends object = DefaultState> implements Servable {
           path: refused.reason === "url_too_long" ? "" : url.slice(start),
         },
       );
+    }
+    // Deno builds req.url from the Host header as sent: a Host holding "/",
+    // "?" or "#" would move the path the App routes (Host: x/admin?).
+    const host = req.headers.get("host");
+    if (host !== null && !isValidHost(host, false)) {
+      return this.#lifecycle.early("bad_host", 400, "Invalid Host header", {
+        req,
+        src: null,
+        info,
+        method: req.method,
+        path: "",
+      });
     }
     const q = url.indexOf("?", start);
     return this.#lifecycle.run(
