@@ -6,7 +6,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { CHUNK_BYTES } from "./file_body.ts";
+import { STREAM_CHUNK_BYTES } from "./file_body.ts";
 
 /** Files whose hash is remembered per `serveStatic` handler. */
 export const HASH_CACHE_ENTRIES = 1024;
@@ -68,7 +68,7 @@ export class HashEtags {
 async function hashFile(path: string): Promise<string> {
   const hash = createHash("sha256");
   using file = await Deno.open(path, { read: true });
-  const buf = new Uint8Array(CHUNK_BYTES);
+  const buf = new Uint8Array(STREAM_CHUNK_BYTES);
   while (true) {
     const n = await file.read(buf);
     if (n === null) break;

@@ -144,10 +144,12 @@ function oneOf<T extends string | boolean>(
 ): T {
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T)) {
+    const names = allowed.map((v) => JSON.stringify(v));
+    const what = allowed.length === 2 && allowed[0] === true
+      ? "a boolean"
+      : names.slice(0, -1).join(", ") + " or " + names[names.length - 1];
     throw new TypeError(
-      `Option ${name} must be ${
-        allowed.map((v) => JSON.stringify(v)).join(", ")
-      }, got ${JSON.stringify(value)}`,
+      `Option ${name} must be ${what}, got ${JSON.stringify(value)}`,
     );
   }
   return value as T;
@@ -254,7 +256,7 @@ export function resolveOptions(options: ServeStaticOptions): StaticConfig {
       typeof mimeTypes !== "object" || Array.isArray(mimeTypes))
   ) {
     throw new TypeError(
-      `Option mimeTypes must be an object, got ${String(mimeTypes)}`,
+      `Option mimeTypes must be an object, got ${JSON.stringify(mimeTypes)}`,
     );
   }
   return {

@@ -39,7 +39,7 @@ const CONTROL = /[\x01-\x1f\x7f]/;
 export function isDeviceName(segment: string): boolean {
   const dot = segment.indexOf(".");
   const stem = (dot === -1 ? segment : segment.slice(0, dot)).trimEnd();
-  return stem.length >= 3 && stem.length <= 6 && DEVICE.test(stem);
+  return stem.length >= 3 && stem.length <= 7 && DEVICE.test(stem);
 }
 
 function refused(status: 400 | 404, detail: string): PathCheck {
@@ -156,17 +156,18 @@ export function isMiss(error: unknown): boolean {
  * symlink anywhere below the root. With `follow`, it must be the root or
  * below it.
  *
+ * Synchronous, like the `stat` that follows it: see `serveStatic` for why.
  * The root is trusted: someone who can write under it can still swap a
  * checked directory for a symlink before the file is opened.
  */
-export async function realInside(
+export function realInside(
   root: string,
   lexical: string,
   follow: boolean,
-): Promise<string | null> {
+): string | null {
   let real: string;
   try {
-    real = await Deno.realPath(lexical);
+    real = Deno.realPathSync(lexical);
   } catch (error) {
     if (isMiss(error)) return null;
     throw error;
@@ -175,4 +176,14 @@ export async function realInside(
   if (real === root) return real;
   const prefix = root.endsWith(SEP) ? root : root + SEP;
   return real.startsWith(prefix) ? real : null;
+}
+
+/** `Deno.statSync(path)`, or null for a miss (see {@linkcode isMiss}). */
+export function statOf(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (isMiss(error)) return null;
+    throw error;
+  }
 }

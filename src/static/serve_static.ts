@@ -14,7 +14,7 @@ import {
 } from "./conditional.ts";
 import type { Validators } from "./conditional.ts";
 import { acceptedVariants } from "./encoding.ts";
-import { CHUNK_BYTES, fileStream, readSmall } from "./file_body.ts";
+import { fileStream, readSmall, SMALL_FILE_BYTES } from "./file_body.ts";
 import { HashEtags } from "./hash_etag.ts";
 import { renderListing } from "./listing.ts";
 import {
@@ -23,7 +23,7 @@ import {
   type StaticConfig,
 } from "./options.ts";
 import { planRange } from "./range.ts";
-import { checkRelative, isMiss, joinRoot, realInside, SEP } from "./resolve.ts";
+import { checkRelative, joinRoot, realInside, SEP, statOf } from "./resolve.ts";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const NOT_FOUND = "File not found";
@@ -88,20 +88,11 @@ function miss(c: StaticConfig, next: Next): Response | Promise<Response> {
   return c.fallthrough ? next() : problem(404, NOT_FOUND);
 }
 
-async function statOf(path: string): Promise<Deno.FileInfo | null> {
-  try {
-    return await Deno.stat(path);
-  } catch (error) {
-    if (isMiss(error)) return null;
-    throw error;
-  }
-}
-
-async function handle(
+function handle(
   h: Handler,
   ctx: Context,
   next: Next,
-): Promise<Response> {
+): Response | Promise<Response> {
   const c = h.c;
   const method = ctx.method;
   if (method !== "GET" && method !== "HEAD") {
@@ -121,32 +112,28 @@ async function handle(
   }
   const trailing = rel.endsWith("/");
   const sub = trailing ? rel.slice(0, -1) : rel;
-  const real = await realInside(
-    c.root,
-    joinRoot(c.root, sub),
-    c.followSymlinks,
-  );
-  const info = real === null ? null : await statOf(real);
+  const real = realInside(c.root, joinRoot(c.root, sub), c.followSymlinks);
+  const info = real === null ? null : statOf(real);
   if (info === null) return miss(c, next);
   if (info.isDirectory) return directory(h, ctx, next, real!, rel);
   if (!info.isFile || trailing) return miss(c, next);
   return sendFile(h, ctx, real!, info, rel, rel);
 }
 
-async function directory(
+function directory(
   h: Handler,
   ctx: Context,
   next: Next,
   real: string,
   rel: string,
-): Promise<Response> {
+): Response | Promise<Response> {
   const c = h.c;
   let index: string | null = null;
   let indexInfo: Deno.FileInfo | null = null;
   if (c.index !== false) {
     const lexical = real.endsWith(SEP) ? real + c.index : real + SEP + c.index;
-    index = await realInside(c.root, lexical, c.followSymlinks);
-    if (index !== null) indexInfo = await statOf(index);
+    index = realInside(c.root, lexical, c.followSymlinks);
+    if (index !== null) indexInfo = statOf(index);
     if (indexInfo !== null && !indexInfo.isFile) indexInfo = null;
   }
   if (indexInfo === null && !c.listing) return miss(c, next);
@@ -164,75 +151,101 @@ async function directory(
   if (indexInfo !== null) {
     return sendFile(h, ctx, index!, indexInfo, rel, c.index as string);
   }
-  const html = await renderListing(real, path, {
+  return renderListing(real, path, {
     dotfiles: c.dotfiles === "allow",
     symlinks: c.followSymlinks,
     parent: rel !== "",
-  });
-  return new Response(html, {
-    headers: {
-      "content-type": "text/html; charset=utf-8",
-      "x-content-type-options": "nosniff",
-      "cache-control": "no-cache",
-    },
-  });
+  }).then((html) =>
+    new Response(html, {
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "x-content-type-options": "nosniff",
+        "cache-control": "no-cache",
+      },
+    })
+  );
 }
 
-/** Picks the precompressed variant to send, if any: [path, info, coding]. */
-async function pickVariant(
-  c: StaticConfig,
-  ctx: Context,
-  real: string,
-): Promise<[string, Deno.FileInfo, string] | null> {
-  for (const v of acceptedVariants(ctx.header("accept-encoding"), c.variants)) {
-    const path = await realInside(c.root, real + v.suffix, c.followSymlinks);
-    const info = path === null ? null : await statOf(path);
-    if (info !== null && info.isFile) return [path!, info, v.encoding];
-  }
-  return null;
+/** A file about to be sent: which one, and the headers so far. */
+interface Selected {
+  path: string;
+  info: Deno.FileInfo;
+  coding: string;
+  headers: Record<string, string>;
 }
 
-async function sendFile(
+function sendFile(
   h: Handler,
   ctx: Context,
   real: string,
-  original: Deno.FileInfo,
+  info: Deno.FileInfo,
   rel: string,
   name: string,
-): Promise<Response> {
+): Response | Promise<Response> {
   const c = h.c;
-  const headers: Record<string, string> = {
-    "content-type": c.typeOf(name),
-    "x-content-type-options": "nosniff",
-    "accept-ranges": "bytes",
-    "cache-control": c.immutable !== false && c.immutable.test(rel)
-      ? IMMUTABLE
-      : c.cacheControl,
+  const file: Selected = {
+    path: real,
+    info,
+    coding: "",
+    headers: {
+      "content-type": c.typeOf(name),
+      "x-content-type-options": "nosniff",
+      "accept-ranges": "bytes",
+      "cache-control": c.immutable !== false && c.immutable.test(rel)
+        ? IMMUTABLE
+        : c.cacheControl,
+    },
   };
-  let path = real;
-  let info = original;
-  let coding = "";
   if (c.variants.length > 0) {
-    headers["vary"] = "accept-encoding";
-    const variant = await pickVariant(c, ctx, real);
-    if (variant !== null) {
-      [path, info, coding] = variant;
-      headers["content-encoding"] = coding;
+    file.headers["vary"] = "accept-encoding";
+    pickVariant(c, ctx, file);
+  }
+  const mtime = file.info.mtime;
+  if (h.hashes !== null) {
+    return h.hashes.get(file.path, file.info.size, mtime, file.coding).then(
+      (etag) => respond(c, ctx, file, etag),
+    );
+  }
+  return respond(
+    c,
+    ctx,
+    file,
+    c.etag === "strong" ? statEtag(file.info.size, mtime, file.coding) : null,
+  );
+}
+
+/** Switches `file` to the best precompressed variant the client accepts. */
+function pickVariant(c: StaticConfig, ctx: Context, file: Selected): void {
+  const accepted = acceptedVariants(ctx.header("accept-encoding"), c.variants);
+  for (const v of accepted) {
+    const path = realInside(c.root, file.path + v.suffix, c.followSymlinks);
+    const info = path === null ? null : statOf(path);
+    if (info !== null && info.isFile) {
+      file.path = path!;
+      file.info = info;
+      file.coding = v.encoding;
+      file.headers["content-encoding"] = v.encoding;
+      return;
     }
   }
-  const size = info.size;
-  const mtime = info.mtime;
+}
+
+function respond(
+  c: StaticConfig,
+  ctx: Context,
+  file: Selected,
+  etag: string | null,
+): Response {
+  const { headers, path } = file;
+  const size = file.info.size;
+  const mtime = file.info.mtime;
   const v: Validators = {
-    etag: c.etag === "strong"
-      ? statEtag(size, mtime, coding)
-      : h.hashes !== null
-      ? await h.hashes.get(path, size, mtime, coding)
-      : null,
+    etag,
     modifiedSec: c.lastModified && mtime !== null
       ? Math.floor(mtime.getTime() / 1000)
       : null,
   };
-  if (v.etag !== null) headers["etag"] = v.etag;
+  if (etag !== null) headers["etag"] = etag;
   if (v.modifiedSec !== null) {
     headers["last-modified"] = new Date(v.modifiedSec * 1000).toUTCString();
   }
@@ -257,10 +270,10 @@ async function sendFile(
   }
   headers["content-length"] = String(length);
   if (ctx.method === "HEAD") return new Response(null, { status, headers });
-  if (length > CHUNK_BYTES) {
+  if (length > SMALL_FILE_BYTES) {
     return new Response(fileStream(path, start, length), { status, headers });
   }
-  const bytes = await readSmall(path, start, length);
+  const bytes = readSmall(path, start, length);
   if (bytes.length !== length) {
     // The file shrank since it was sized: send what is there.
     if (status === 206) {

@@ -10,18 +10,23 @@ import {
   withTempDir,
 } from "./_helpers.ts";
 
-/** Counts `Deno.open` calls made while `fn` runs. */
+/** Counts `Deno.open` and `Deno.openSync` calls made while `fn` runs. */
 async function countOpens(fn: () => Promise<void>): Promise<number> {
-  const original = Deno.open;
+  const { open, openSync } = Deno;
   let opens = 0;
   Deno.open = ((...args: Parameters<typeof Deno.open>) => {
     opens++;
-    return original(...args);
+    return open(...args);
   }) as typeof Deno.open;
+  Deno.openSync = ((...args: Parameters<typeof Deno.openSync>) => {
+    opens++;
+    return openSync(...args);
+  }) as typeof Deno.openSync;
   try {
     await fn();
   } finally {
-    Deno.open = original;
+    Deno.open = open;
+    Deno.openSync = openSync;
   }
   return opens;
 }
