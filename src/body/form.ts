@@ -7,6 +7,7 @@
  */
 
 import { HttpError } from "../http/errors.ts";
+import { fromLatin1, latin1 } from "../internal/text.ts";
 import { parseContentDisposition, parseMediaType } from "./content_type.ts";
 
 const utf8 = new TextDecoder();
@@ -234,25 +235,4 @@ function addPart(
   // Blob copies the bytes; the body buffer is never shared memory.
   const part = body as Uint8Array<ArrayBuffer>;
   form.append(name, new File([part], fromLatin1(filename), { type }));
-}
-
-/**
- * Decodes bytes one char per byte (ISO-8859-1). `TextDecoder("latin1")` is
- * windows-1252 and would remap 0x80–0x9F.
- */
-function latin1(bytes: Uint8Array): string {
-  let out = "";
-  for (let k = 0; k < bytes.length; k += 4096) {
-    out += String.fromCharCode(...bytes.subarray(k, k + 4096));
-  }
-  return out;
-}
-
-/** Re-decodes a Latin-1 string (one char per byte) as UTF-8. */
-function fromLatin1(s: string): string {
-  // deno-lint-ignore no-control-regex
-  if (!/[^\x00-\x7f]/.test(s)) return s;
-  const b = new Uint8Array(s.length);
-  for (let k = 0; k < s.length; k++) b[k] = s.charCodeAt(k);
-  return utf8.decode(b);
 }

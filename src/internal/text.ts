@@ -1,5 +1,6 @@
 /**
- * UTF-8 sizes of strings without encoding them.
+ * UTF-8 sizes of strings without encoding them, and the Latin-1 decoding
+ * that multipart part headers need.
  *
  * @module
  */
@@ -30,4 +31,42 @@ export function utf8Length(s: string): number {
     } else bytes += 2;
   }
   return bytes;
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Decodes bytes one char per byte (ISO-8859-1). `TextDecoder("latin1")` is
+ * windows-1252 and would remap 0x80–0x9F.
+ *
+ * @example Usage
+ * ```ts
+ * import { latin1 } from "./text.ts";
+ * latin1(new Uint8Array([0x63, 0xc3, 0xa9])); // "c\u00c3\u00a9"
+ * ```
+ */
+export function latin1(bytes: Uint8Array): string {
+  let out = "";
+  for (let k = 0; k < bytes.length; k += 4096) {
+    out += String.fromCharCode(...bytes.subarray(k, k + 4096));
+  }
+  return out;
+}
+
+/**
+ * Re-decodes a Latin-1 string (one char per byte) as UTF-8; invalid
+ * sequences become U+FFFD.
+ *
+ * @example Usage
+ * ```ts
+ * import { fromLatin1 } from "./text.ts";
+ * fromLatin1("caf\u00c3\u00a9"); // "café"
+ * ```
+ */
+export function fromLatin1(s: string): string {
+  // deno-lint-ignore no-control-regex
+  if (!/[^\x00-\x7f]/.test(s)) return s;
+  const b = new Uint8Array(s.length);
+  for (let k = 0; k < s.length; k++) b[k] = s.charCodeAt(k);
+  return utf8.decode(b);
 }
