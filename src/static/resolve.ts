@@ -12,6 +12,7 @@
  * @module
  */
 
+import { isDeviceName } from "../internal/filename.ts";
 import { utf8Length } from "../internal/text.ts";
 
 /** Longest segment, in UTF-8 bytes (NAME_MAX on common file systems). */
@@ -27,20 +28,8 @@ export type PathCheck =
 const OK: PathCheck = Object.freeze({ kind: "ok", dotfile: false });
 const OK_DOT: PathCheck = Object.freeze({ kind: "ok", dotfile: true });
 
-// CON, PRN, AUX, NUL, COM0-9, LPT0-9 (also with superscript digits) and the
-// console names: Windows maps them to devices in every directory, with any
-// extension and trailing spaces ("con .txt").
-const DEVICE =
-  /^(?:CON|PRN|AUX|NUL|COM[0-9\u00b9\u00b2\u00b3]|LPT[0-9\u00b9\u00b2\u00b3]|CONIN\$|CONOUT\$)$/i;
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x01-\x1f\x7f]/;
-
-/** True for a Windows reserved device name, with or without extension. */
-export function isDeviceName(segment: string): boolean {
-  const dot = segment.indexOf(".");
-  const stem = (dot === -1 ? segment : segment.slice(0, dot)).trimEnd();
-  return stem.length >= 3 && stem.length <= 7 && DEVICE.test(stem);
-}
 
 function refused(status: 400 | 404, detail: string): PathCheck {
   return { kind: "refused", status, detail };
