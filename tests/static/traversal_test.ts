@@ -7,7 +7,8 @@
 
 import assert from "node:assert/strict";
 import { serve } from "../../src/server/serve.ts";
-import { checkRelative, isDeviceName } from "../../src/static/resolve.ts";
+import { isDeviceName } from "../../src/internal/filename.ts";
+import { checkRelative } from "../../src/static/resolve.ts";
 import {
   hasCompleteResponse,
   parseResponse,
