@@ -23,7 +23,14 @@ import {
   type StaticConfig,
 } from "./options.ts";
 import { planRange } from "./range.ts";
-import { checkRelative, joinRoot, realInside, SEP, statOf } from "./resolve.ts";
+import {
+  checkRelative,
+  isMiss,
+  joinRoot,
+  realInside,
+  SEP,
+  statOf,
+} from "./resolve.ts";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const NOT_FOUND = "File not found";
@@ -52,12 +59,21 @@ interface Handler {
  * bytes`, `ETag`, `Last-Modified`, `Cache-Control`. `If-Match`,
  * `If-Unmodified-Since` (412), `If-None-Match` and `If-Modified-Since`
  * (304) follow RFC 9110 §13.2.2; one `Range` gets 206 (or 416 when it lies
- * outside the file), several ranges get the whole file, `If-Range` is
- * honoured. Files up to 64 KiB are read in one read; larger ones are
- * streamed in 64 KiB reads as fast as the client takes them, and the file
- * is closed when the transfer ends, fails or the client goes away. A HEAD
- * request, a 304 and an error never open the file. Other methods get 405
- * (or `next()` with `fallthrough`).
+ * outside the file) and `If-Range` is honoured; a request for several
+ * ranges gets the whole file with 200 (no `multipart/byteranges`, so no
+ * range amplification). Other methods get 405 (or `next()` with
+ * `fallthrough`).
+ *
+ * I/O: path lookups (`realPath`, `stat`) and reads of files up to 64 KiB
+ * are synchronous system calls, as nginx makes them: on a local disk they
+ * take microseconds and cost far less CPU than Deno's thread-pool round
+ * trips (`bench/static_bench.ts`), but a root on a slow or network file
+ * system stalls the event loop for each of them. Larger files are streamed
+ * with asynchronous 256 KiB reads, each waiting for the client to take the
+ * previous one; the file is opened on the first read (a HEAD answer, a 304
+ * or an error never opens it) and closed when the transfer ends, fails or
+ * the client goes away. A file that shrinks during a send cuts the
+ * transfer short; one that grows is sent up to the promised length.
  *
  * @param options Where the files are and how to serve them; validated now.
  * @returns A handler for `app.get(pattern, …)` or a middleware for `app.use`.
@@ -273,7 +289,13 @@ function respond(
   if (length > SMALL_FILE_BYTES) {
     return new Response(fileStream(path, start, length), { status, headers });
   }
-  const bytes = readSmall(path, start, length);
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = readSmall(path, start, length);
+  } catch (error) {
+    if (isMiss(error)) return problem(404, NOT_FOUND); // removed since its stat
+    throw error;
+  }
   if (bytes.length !== length) {
     // The file shrank since it was sized: send what is there.
     if (status === 206) {

@@ -173,7 +173,7 @@ for (const transport of ["h1", "deno"] as const) {
   Deno.test({
     name:
       `a 200 MB multipart upload streams to disk on ${transport} with RSS growth under 32 MiB${
-        canWrite ? "" : " (needs --allow-write)"
+        canWrite ? "" : " (needs --allow-write, which the test task lacks)"
       }`,
     ignore: !canWrite,
     async fn() {

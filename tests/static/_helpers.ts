@@ -37,8 +37,7 @@ export const canWrite: boolean =
   Deno.permissions.querySync({ name: "write" }).state === "granted";
 
 /** Message for tests ignored without write permission. */
-export const NEEDS_WRITE =
-  "needs --allow-write (run with -A; add --allow-write to the test task)";
+export const NEEDS_WRITE = "needs --allow-write, which the test task lacks";
 
 /** Runs `fn` with a fresh temporary directory (real path), removed after. */
 export async function withTempDir(
