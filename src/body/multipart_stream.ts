@@ -12,18 +12,14 @@ import type { RejectReason } from "../http/limits.ts";
 import { latin1 } from "../internal/text.ts";
 import { malformed, parsePartHead, validateLimits } from "./multipart_head.ts";
 import { concat, indexOfBytes, join, partialStart } from "./multipart_scan.ts";
-import type {
-  MultipartLimits,
-  MultipartRejectHook,
-  Part,
-} from "./multipart_types.ts";
+import type { RejectHook } from "./body.ts";
+import type { MultipartLimits, Part } from "./multipart_types.ts";
 
 export { MAX_FILENAME_BYTES, safeFilename } from "./safe_filename.ts";
 export type {
   FieldPart,
   FilePart,
   MultipartLimits,
-  MultipartRejectHook,
   Part,
 } from "./multipart_types.ts";
 
@@ -54,7 +50,7 @@ function newPart(kind: Current["kind"]): Current {
 class MultipartParser implements AsyncIterableIterator<Part> {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #limits: MultipartLimits;
-  #onReject: MultipartRejectHook | undefined;
+  #onReject: RejectHook | undefined;
   /** CRLF "--" boundary: every delimiter (the first one gets a virtual CRLF). */
   #delim: Uint8Array;
   /** Unconsumed bytes are `#buf[#pos..]`. */
@@ -74,7 +70,7 @@ class MultipartParser implements AsyncIterableIterator<Part> {
     stream: ReadableStream<Uint8Array>,
     boundary: string,
     limits: MultipartLimits,
-    onReject: MultipartRejectHook | undefined,
+    onReject: RejectHook | undefined,
   ) {
     validateLimits(limits);
     this.#limits = limits;
@@ -143,10 +139,10 @@ class MultipartParser implements AsyncIterableIterator<Part> {
     try {
       result = await this.#reader.read();
     } catch (cause) {
-      if (cause instanceof HttpError) throw cause;
-      throw new HttpError(400, "Request body ended before it was complete", {
-        cause,
-      });
+      if (cause instanceof HttpError) throw cause; // reported by its source
+      const detail = "Request body ended before it was complete";
+      this.#onReject?.("body_incomplete", 400, detail);
+      throw new HttpError(400, detail, { cause });
     }
     if (result.done) return null;
     const chunk = result.value;
@@ -481,7 +477,7 @@ export function parseMultipartStream(
   stream: ReadableStream<Uint8Array>,
   boundary: string,
   limits: MultipartLimits,
-  onReject?: MultipartRejectHook,
+  onReject?: RejectHook,
 ): AsyncIterableIterator<Part> {
   if (typeof boundary !== "string" || !BCHAR.test(boundary)) {
     const error = malformed("invalid boundary parameter");

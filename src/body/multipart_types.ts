@@ -4,8 +4,6 @@
  * @module
  */
 
-import type { RejectReason } from "../http/limits.ts";
-
 /** Limits of {@linkcode parseMultipartStream}; each must be a positive integer. */
 export interface MultipartLimits {
   /** Largest content of one file part, in bytes. Over it: 413. */
@@ -25,10 +23,9 @@ export interface MultipartLimits {
   bodyBytes: number;
 }
 
-export { MAX_FILENAME_BYTES, safeFilename } from "./safe_filename.ts";
-
 /** A non-file part: its name and its value decoded as UTF-8. */
 export interface FieldPart {
+  /** Tells fields from files. */
   readonly kind: "field";
   /** The `name` of its `Content-Disposition`. */
   readonly name: string;
@@ -38,12 +35,13 @@ export interface FieldPart {
 
 /** A file part, whose content is read from `stream`. */
 export interface FilePart {
+  /** Tells files from fields. */
   readonly kind: "file";
   /** The `name` of its `Content-Disposition`. */
   readonly name: string;
   /**
    * The `filename` as the client sent it (UTF-8), unsanitised: pass it
-   * through {@linkcode safeFilename} before using it on a file system.
+   * through `safeFilename` before using it on a file system.
    */
   readonly filename: string;
   /** Its `Content-Type`, default `application/octet-stream`. */
@@ -61,10 +59,3 @@ export interface FilePart {
 
 /** One part of a multipart body. */
 export type Part = FieldPart | FilePart;
-
-/** Called once per rejection, when it is detected. Must not throw. */
-export type MultipartRejectHook = (
-  reason: RejectReason,
-  status: number,
-  detail: string,
-) => void;

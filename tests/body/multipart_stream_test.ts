@@ -414,12 +414,16 @@ Deno.test("breaking out cancels the source; source errors pass through as HttpEr
     413,
     "Request body exceeds the bodyBytes limit of 10 bytes",
   );
-  assert.equal(await rejection(collect(failing(own), "B")), own);
+  const reasons: string[] = [];
+  const report = (r: string) => reasons.push(r);
+  assert.equal(await rejection(collect(failing(own), "B", BIG, report)), own);
+  assert.deepEqual(reasons, [], "the source reported its own error");
   const other = await rejection(
-    collect(failing(new Error("socket reset")), "B"),
+    collect(failing(new Error("socket reset")), "B", BIG, report),
   );
   assert.equal(other.status, 400);
   assert.equal(other.message, "Request body ended before it was complete");
+  assert.deepEqual(reasons, ["body_incomplete"]);
 });
 
 Deno.test("agrees with the buffering parser on valid bodies", async () => {
