@@ -67,8 +67,16 @@ export {
   type BodySource,
   type FormReadOptions,
   type JsonReadOptions,
+  type PartsReadOptions,
   type RejectHook,
 } from "./src/body/body.ts";
+export type {
+  FieldPart,
+  FilePart,
+  MultipartLimits,
+  Part,
+} from "./src/body/multipart_types.ts";
+export { safeFilename } from "./src/body/safe_filename.ts";
 export {
   Counter,
   DEFAULT_DURATION_BUCKETS,

@@ -11,8 +11,11 @@ import type { Limits, RejectReason } from "../http/limits.ts";
 import { positiveInt } from "../internal/validate.ts";
 import { isJsonType, type MediaType, parseMediaType } from "./content_type.ts";
 import type { BodyCoding } from "./encoding.ts";
-import { parseMultipart, parseUrlEncoded } from "./form.ts";
+import { parseUrlEncoded } from "./form.ts";
+import { formFromParts } from "./multipart_form.ts";
 import { parseJson } from "./json.ts";
+import { parseMultipartStream } from "./multipart_stream.ts";
+import type { Part } from "./multipart_types.ts";
 import {
   ALREADY_READ,
   type BodySource,
@@ -42,6 +45,30 @@ export interface JsonReadOptions extends BodyReadOptions {
    * @default {the jsonDepth limit}
    */
   maxDepth?: number;
+}
+
+/** Options of {@linkcode Body.prototype.parts}. */
+export interface PartsReadOptions extends FormReadOptions {
+  /**
+   * Largest file part, in bytes; over it: 413 before a byte over is read.
+   *
+   * @default {the fileBytes limit (0 there: bodyBytes)}
+   */
+  maxFileBytes?: number;
+  /** Most file parts; one more: 413. @default {the files limit} */
+  maxFiles?: number;
+  /**
+   * Largest value of one non-file field, in bytes; over it: 413.
+   *
+   * @default {64 KiB, at most bodyBytes}
+   */
+  maxFieldBytes?: number;
+  /**
+   * Largest header block of one part, in bytes; over it: 413.
+   *
+   * @default {the headerBytes limit}
+   */
+  maxPartHeaderBytes?: number;
 }
 
 /** Options of {@linkcode Body.prototype.form}. */
@@ -223,10 +250,11 @@ export class Body {
   /**
    * Reads a form body, within `bodyBytes` and `formFields`:
    * `application/x-www-form-urlencoded` or `multipart/form-data` (file parts
-   * become `File` objects). A multipart body is one body under `bodyBytes`:
-   * the parts share that budget. The whole body is held in memory (about
-   * twice its size while parsing); stream big uploads instead. Other types
-   * are answered 415 before the body is read.
+   * become `File` objects, read with the limits of
+   * {@linkcode Body.prototype.parts}). A multipart body is one body under
+   * `bodyBytes`: the parts share that budget. Every field and file is held
+   * in memory (about the body's size); stream big uploads with `parts()`
+   * instead. Other types are answered 415 before the body is read.
    *
    * @throws {HttpError} 415 for another or a malformed `Content-Type`; 413
    * for more than `formFields` fields; 400 for a malformed multipart body or
@@ -255,21 +283,89 @@ export class Body {
       return this.#parse(() => parseUrlEncoded(bytes, maxFields));
     }
     if (mt?.essence === "multipart/form-data") {
-      const boundary = mt.params.boundary;
-      if (boundary === undefined) {
-        throw this.#source.reject(
-          400,
-          "form_malformed",
-          "Multipart Content-Type has no boundary parameter",
-        );
-      }
-      const bytes = await this.#source.readAll(maxBytes);
-      return this.#parse(() => parseMultipart(bytes, boundary, maxFields));
+      return await formFromParts(
+        this.#parts({ ...options, maxFields }, mt),
+      );
     }
     throw this.#unsupported(
       "application/x-www-form-urlencoded or multipart/form-data",
       mt,
     );
+  }
+
+  /**
+   * Reads a `multipart/form-data` body part by part, as the bytes arrive:
+   * fields as `{ kind: "field", name, value }`, files as `{ kind: "file",
+   * name, filename, type, headers, stream }`. Nothing is buffered but the
+   * current chunk; a file part's `stream` not read before the iterator
+   * moves on is skipped (read and dropped, limits still applied). Each
+   * limit (`bodyBytes`, `fileBytes`, `files`, `formFields`, field value and
+   * part-header sizes) is a 413 naming it, raised before more than the
+   * limit is read; malformed framing is 400; another `Content-Type` 415.
+   * Filenames are as sent: pass them through `safeFilename()`.
+   *
+   * @throws {HttpError} 415 for another `Content-Type`, 400 for a missing
+   * boundary, at once; the others while iterating.
+   *
+   * @example Usage
+   * ```ts
+   * import { App } from "@palisade/server";
+   * const app = new App();
+   * app.post("/upload", { limits: { bodyBytes: 100 << 20 } }, async (ctx) => {
+   *   let bytes = 0;
+   *   for await (const part of ctx.body.parts()) {
+   *     if (part.kind === "file") {
+   *       for await (const chunk of part.stream) bytes += chunk.length;
+   *     }
+   *   }
+   *   return ctx.json({ bytes });
+   * });
+   * ```
+   */
+  parts(options?: PartsReadOptions): AsyncIterableIterator<Part> {
+    this.#begin();
+    return this.#parts(options, this.#mediaType());
+  }
+
+  #parts(
+    options: PartsReadOptions | undefined,
+    mt: MediaType | null,
+  ): AsyncIterableIterator<Part> {
+    const limits = this.#limits;
+    const bodyBytes = this.#maxBytes(options);
+    if (mt?.essence !== "multipart/form-data") {
+      throw this.#unsupported("multipart/form-data", mt);
+    }
+    const boundary = mt.params.boundary;
+    if (boundary === undefined) {
+      throw this.#source.reject(
+        400,
+        "form_malformed",
+        "Multipart Content-Type has no boundary parameter",
+      );
+    }
+    const opt = (name: string, v: number | undefined, d: number): number =>
+      v === undefined ? d : positiveInt(name, v);
+    return parseMultipartStream(this.#source.stream(bodyBytes), boundary, {
+      bodyBytes,
+      fileBytes: opt(
+        "maxFileBytes",
+        options?.maxFileBytes,
+        limits.fileBytes === 0 ? bodyBytes : limits.fileBytes,
+      ),
+      files: opt("maxFiles", options?.maxFiles, limits.files),
+      formFields: opt("maxFields", options?.maxFields, limits.formFields),
+      fieldBytes: opt(
+        "maxFieldBytes",
+        options?.maxFieldBytes,
+        Math.min(64 * 1024, bodyBytes),
+      ),
+      partHeaderBytes: opt(
+        "maxPartHeaderBytes",
+        options?.maxPartHeaderBytes,
+        limits.headerBytes,
+      ),
+    }, this.#source.onReject);
   }
 
   /**

@@ -212,6 +212,11 @@ export class LimitedSource {
     return error;
   }
 
+  /** The rejection hook, for parsers that report on their own. */
+  get onReject(): RejectHook | undefined {
+    return this.#onReject;
+  }
+
   /** Reports `error` through the hook when it carries a rejection reason. */
   report(error: HttpError): void {
     if (error.reason !== undefined) {

@@ -46,6 +46,17 @@ export interface Limits {
    * answered 400.
    */
   queryParams: number;
+  /**
+   * Largest file of a multipart body, in bytes. Default 0, which means the
+   * `bodyBytes` limit. A file part over it is answered 413 before a byte
+   * over it is read.
+   */
+  fileBytes: number;
+  /**
+   * Most file parts in a multipart body. Default 100. One more is answered
+   * 413 before its content is read.
+   */
+  files: number;
 }
 
 /**
@@ -65,6 +76,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   jsonDepth: 64,
   formFields: 1000,
   queryParams: 1000,
+  fileBytes: 0,
+  files: 100,
 });
 
 /**
@@ -80,6 +93,10 @@ export type RejectReason =
   | "json_too_deep"
   | "json_malformed"
   | "too_many_form_fields"
+  | "too_many_files"
+  | "file_too_large"
+  | "field_too_large"
+  | "part_headers_too_large"
   | "form_malformed"
   | "too_many_query_params"
   | "unsupported_media_type"
@@ -96,7 +113,7 @@ export type RejectReason =
 
 /**
  * Merges `override` onto `base` and validates every value: each limit must be
- * a positive safe integer.
+ * a positive safe integer (`fileBytes` may be 0: the `bodyBytes` limit).
  *
  * @throws {TypeError} naming the option when a value is invalid.
  *
@@ -119,9 +136,12 @@ export function resolveLimits(
     }
     const value = override[key];
     if (value === undefined) continue;
-    if (!Number.isSafeInteger(value) || value < 1) {
+    const min = key === "fileBytes" ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < min) {
       throw new TypeError(
-        `Limit "${key}" must be a positive integer, got ${String(value)}`,
+        `Limit "${key}" must be a ${
+          min === 0 ? "non-negative" : "positive"
+        } integer, got ${String(value)}`,
       );
     }
     out[key] = value;

@@ -80,3 +80,22 @@ export function latin1Decode(
   }
   return s;
 }
+
+const utf8 = new TextDecoder();
+
+/**
+ * Re-decodes a Latin-1 string (one char per byte) as UTF-8; invalid
+ * sequences become U+FFFD. Multipart part headers arrive as bytes whose
+ * names and filenames browsers send in UTF-8.
+ *
+ * @example Usage
+ * ```ts
+ * import { fromLatin1 } from "./text.ts";
+ * fromLatin1("caf\u00c3\u00a9"); // "café"
+ * ```
+ */
+export function fromLatin1(s: string): string {
+  // deno-lint-ignore no-control-regex
+  if (!/[^\x00-\x7f]/.test(s)) return s;
+  return utf8.decode(latin1Encode(s));
+}

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { HttpError } from "../../src/http/errors.ts";
-import { parseMultipart, parseUrlEncoded } from "../../src/body/form.ts";
+import { parseUrlEncoded } from "../../src/body/form.ts";
+import { formFromParts } from "../../src/body/multipart_form.ts";
+import { parseMultipartStream } from "../../src/body/multipart_stream.ts";
 
 const enc = new TextEncoder();
 
@@ -12,6 +14,34 @@ function status(fn: () => unknown): number {
     return error.status;
   }
   assert.fail("did not throw");
+}
+
+async function statusOf(fn: () => Promise<unknown>): Promise<number> {
+  try {
+    await fn();
+  } catch (error) {
+    assert.ok(error instanceof HttpError, `not an HttpError: ${error}`);
+    return error.status;
+  }
+  assert.fail("did not throw");
+}
+
+/** What `ctx.body.form()` does with a multipart body. */
+function parseMultipart(
+  bytes: Uint8Array,
+  boundary: string,
+  maxFields: number,
+): Promise<FormData> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
+  const big = 1 << 30;
+  return formFromParts(parseMultipartStream(stream, boundary, {
+    bodyBytes: big,
+    fileBytes: big,
+    fieldBytes: big,
+    files: 1000,
+    formFields: maxFields,
+    partHeaderBytes: 16 * 1024,
+  }));
 }
 
 Deno.test("parseUrlEncoded decodes pairs like URLSearchParams", () => {
@@ -64,7 +94,7 @@ function multipart(boundary: string, parts: string[], close = true): string {
 const field = (name: string, value: string): string =>
   `Content-Disposition: form-data; name="${name}"\r\n\r\n${value}`;
 
-Deno.test("parseMultipart reads fields and files", () => {
+Deno.test("multipart form: fields and files", async () => {
   const body = multipart("XyZ", [
     field("a", "1"),
     field("text", "line 1\r\nline 2 --XyZ not a delimiter"),
@@ -74,7 +104,7 @@ Deno.test("parseMultipart reads fields and files", () => {
   ]);
   // The file name is sent as raw UTF-8 bytes, as browsers do.
   const bytes = Uint8Array.from(body, (c) => c.charCodeAt(0));
-  const form = parseMultipart(bytes, "XyZ", 1000);
+  const form = await parseMultipart(bytes, "XyZ", 1000);
   assert.equal(form.get("a"), "1");
   assert.equal(form.get("text"), "line 1\r\nline 2 --XyZ not a delimiter");
   const file = form.get("file");
@@ -89,7 +119,7 @@ Deno.test("parseMultipart reads fields and files", () => {
   assert.equal(empty.size, 0);
 });
 
-Deno.test("parseMultipart keeps binary file bytes exactly", async () => {
+Deno.test("multipart form: binary file bytes kept exactly", async () => {
   const content = new Uint8Array(256);
   for (let i = 0; i < 256; i++) content[i] = i;
   const head = enc.encode(
@@ -100,25 +130,25 @@ Deno.test("parseMultipart keeps binary file bytes exactly", async () => {
   body.set(head);
   body.set(content, head.length);
   body.set(tail, head.length + content.length);
-  const file = parseMultipart(body, "b", 10).get("f");
+  const file = (await parseMultipart(body, "b", 10)).get("f");
   assert.ok(file instanceof File);
   assert.deepEqual(new Uint8Array(await file.arrayBuffer()), content);
 });
 
-Deno.test("parseMultipart ignores preamble, epilogue and transport padding", () => {
+Deno.test("multipart form: preamble, epilogue and transport padding ignored", async () => {
   const body = "preamble\r\n--b \t\r\n" + field("a", "1") + "\r\n--b\r\n" +
     field("b", "2") + "\r\n--b--epilogue\r\n--b\r\n" + field("c", "3");
-  const form = parseMultipart(enc.encode(body), "b", 10);
+  const form = await parseMultipart(enc.encode(body), "b", 10);
   assert.deepEqual([...form], [["a", "1"], ["b", "2"]]);
 });
 
-Deno.test("parseMultipart matches what Deno serializes", async () => {
+Deno.test("multipart form: what Deno serializes", async () => {
   const input = new FormData();
   input.append("name", "palisade");
   input.append("doc", new File(["hello"], "h.txt", { type: "text/plain" }));
   const req = new Request("http://x/", { method: "POST", body: input });
   const boundary = req.headers.get("content-type")!.split("boundary=")[1];
-  const form = parseMultipart(
+  const form = await parseMultipart(
     new Uint8Array(await req.arrayBuffer()),
     boundary,
     2,
@@ -130,13 +160,13 @@ Deno.test("parseMultipart matches what Deno serializes", async () => {
   assert.equal(await doc.text(), "hello");
 });
 
-Deno.test("parseMultipart enforces formFields with 413", () => {
+Deno.test("multipart form: formFields enforced with 413", async () => {
   const body = enc.encode(multipart("b", [field("a", "1"), field("b", "2")]));
-  assert.equal([...parseMultipart(body, "b", 2)].length, 2);
-  assert.equal(status(() => parseMultipart(body, "b", 1)), 413);
+  assert.equal([...await parseMultipart(body, "b", 2)].length, 2);
+  assert.equal(await statusOf(() => parseMultipart(body, "b", 1)), 413);
 });
 
-Deno.test("parseMultipart answers 400 for malformed bodies", () => {
+Deno.test("multipart form: malformed bodies are 400", async () => {
   const ok = multipart("b", [field("a", "1")]);
   const cases: [string, string][] = [
     ["", ok],
@@ -168,7 +198,7 @@ Deno.test("parseMultipart answers 400 for malformed bodies", () => {
   ];
   for (const [boundary, body] of cases) {
     assert.equal(
-      status(() => parseMultipart(enc.encode(body), boundary, 10)),
+      await statusOf(() => parseMultipart(enc.encode(body), boundary, 10)),
       400,
       `${JSON.stringify(boundary)} ${JSON.stringify(body)}`,
     );

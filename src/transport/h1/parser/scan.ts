@@ -423,7 +423,7 @@ export class HeadScanner {
     end: number,
   ): number {
     const lf = buf.indexOf(LF, s);
-    return lf > s && buf[lf - 1] === CR
+    return lf > s && lf < end && buf[lf - 1] === CR
       ? this.#quickLine(buf, base, s, lf + 1)
       : -1;
   }
