@@ -38,6 +38,7 @@ export const BUILT_IN: ReadonlySet<string> = new Set([
   "palisade_deadline_exceeded_total",
   "palisade_connections_active",
   "palisade_connections_total",
+  "palisade_accept_errors_total",
 ]);
 /** Label value of the series that collects what is over `maxSeries`. */
 const OVERFLOW = "_other";

@@ -140,6 +140,7 @@ export class Metrics {
   #deadlines = 0;
   #connectionsActive = 0;
   #connectionsTotal = 0;
+  readonly #acceptErrors = new Map<string, number>();
   readonly #families = new Map<string, MetricFamily>();
 
   /**
@@ -268,6 +269,24 @@ export class Metrics {
   connectionOpened(): void {
     this.#connectionsActive++;
     this.#connectionsTotal++;
+  }
+
+  /**
+   * Counts a failed accept (out of file descriptors) after which the
+   * transport backs off and accepts again, in
+   * `palisade_accept_errors_total{transport}`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * new Metrics().acceptFailed("deno");
+   * ```
+   */
+  acceptFailed(transport: string): void {
+    this.#acceptErrors.set(
+      transport,
+      (this.#acceptErrors.get(transport) ?? 0) + 1,
+    );
   }
 
   /**
@@ -435,7 +454,16 @@ export class Metrics {
       "# HELP palisade_connections_total Client connections accepted.",
       "# TYPE palisade_connections_total counter",
       `palisade_connections_total ${formatNumber(this.#connectionsTotal)}`,
+      "# HELP palisade_accept_errors_total Accepts that failed (out of file descriptors); the transport backs off and accepts again.",
+      "# TYPE palisade_accept_errors_total counter",
     );
+    for (const [transport, n] of this.#acceptErrors) {
+      out.push(
+        `palisade_accept_errors_total{transport="${escapeLabel(transport)}"} ${
+          formatNumber(n)
+        }`,
+      );
+    }
     for (const family of this.#families.values()) family.render(out);
     return out.join("\n") + "\n";
   }

@@ -93,6 +93,11 @@ export interface ConnectionMetrics {
   connectionOpened(): void;
   /** An accepted connection closed. */
   connectionClosed(): void;
+  /**
+   * A transport failed to accept a connection (out of file descriptors):
+   * it backs off and accepts again.
+   */
+  acceptFailed?(transport: string): void;
 }
 
 /**

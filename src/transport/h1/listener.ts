@@ -23,8 +23,11 @@ export interface ListenAddress {
   tls: { cert: string; key: string } | undefined;
 }
 
-/** Pause after a failed `accept()` (e.g. out of file descriptors), in ms. */
-const ACCEPT_BACKOFF_MS = 50;
+/** First and longest pause after a failed `accept()`, in ms (as Go's). */
+const BACKOFF_MIN_MS = 5;
+const BACKOFF_MAX_MS = 1000;
+/** Least time between two log lines about failing accepts, in ms. */
+const LOG_EVERY_MS = 10_000;
 /** Most spare parsers and read buffers a listener keeps. */
 const SPARE_MAX = 512;
 
@@ -49,6 +52,10 @@ export class H1Listener implements Transport {
   #state: ListenerState;
   #conns = new Set<H1Connection>();
   #listening = true;
+  /** A descriptor held back to accept-and-close when out of descriptors. */
+  #reserve: Deno.Listener | null = openReserve();
+  #shedNext = false;
+  #loggedAt = -Infinity;
   /** The accept loop has exited: the listening socket is really closed. */
   #acceptEnded = false;
   #resolve!: () => void;
@@ -144,26 +151,38 @@ export class H1Listener implements Transport {
   async #acceptLoop(): Promise<void> {
     const listener = this.#listener;
     const max = this.#state.settings.maxConnections;
+    let backoff = 0;
     while (this.#listening) {
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
+        backoff = 0;
       } catch (e) {
         if (!this.#listening || e instanceof Deno.errors.BadResource) break;
-        // Out of file descriptors or a transient error: wait, then retry.
-        await new Promise((r) => setTimeout(r, ACCEPT_BACKOFF_MS));
+        backoff = backoff === 0
+          ? BACKOFF_MIN_MS
+          : Math.min(backoff * 2, BACKOFF_MAX_MS);
+        this.#acceptFailed(e, backoff);
+        await new Promise((r) => setTimeout(r, backoff));
         continue;
       }
       if (!this.#listening) {
         close(conn);
         break;
       }
-      if (this.#conns.size >= max) {
+      if (this.#shedNext || this.#conns.size >= max) {
         close(conn);
+        const shed = this.#shedNext;
+        if (shed) {
+          this.#shedNext = false;
+          this.#reserve ??= openReserve();
+        }
         this.#reject(
           "connection_limit",
           503,
-          `Connection refused: the maxConnections limit of ${max} is reached`,
+          shed
+            ? "Connection refused: the process is out of file descriptors"
+            : `Connection refused: the maxConnections limit of ${max} is reached`,
         );
         continue;
       }
@@ -181,8 +200,33 @@ export class H1Listener implements Transport {
       c.run();
     }
     this.#listening = false;
+    this.#reserve?.close();
+    this.#reserve = null;
     this.#acceptEnded = true;
     this.#maybeFinished();
+  }
+
+  /**
+   * An accept failed (out of file descriptors): count it, log it (at most
+   * every 10 s), and free the reserve descriptor so the next connection can
+   * be accepted and closed at once instead of waiting in the backlog.
+   */
+  #acceptFailed(error: unknown, backoff: number): void {
+    this.#metrics?.acceptFailed?.("h1");
+    const now = performance.now();
+    if (now - this.#loggedAt >= LOG_EVERY_MS) {
+      this.#loggedAt = now;
+      console.error(
+        `Palisade: the h1 transport failed to accept on ${this.addr.hostname}:${this.addr.port} (${
+          error instanceof Error ? error.message : String(error)
+        }); backing off ${backoff} ms`,
+      );
+    }
+    if (this.#reserve !== null) {
+      this.#reserve.close();
+      this.#reserve = null;
+      this.#shedNext = true;
+    }
   }
 
   #reject(reason: RejectReason, status: number, detail: string): void {
@@ -193,6 +237,18 @@ export class H1Listener implements Transport {
 
   #maybeFinished(): void {
     if (this.#acceptEnded && this.#conns.size === 0) this.#resolve();
+  }
+}
+
+/**
+ * Holds one descriptor back (a listening socket on a loopback port) for
+ * the accept-and-close trick; null when the permissions do not allow it.
+ */
+function openReserve(): Deno.Listener | null {
+  try {
+    return Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  } catch {
+    return null;
   }
 }
 
