@@ -15,9 +15,7 @@ import type { TrackedSocket } from "../context/core.ts";
 import { rawBody, type StreamControl } from "../context/stream.ts";
 import { HttpError, problem } from "../http/errors.ts";
 import type { RejectReason } from "../http/limits.ts";
-import { isValidRequestId, newRequestId } from "../http/request_id.ts";
 import { bodyKind, hasImmutableHeaders } from "../internal/deno.ts";
-import { resolveClientAddr } from "../net/client_addr.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { normalizePath } from "../router/path.ts";
 import type {
@@ -31,6 +29,13 @@ import { InflightRegistry } from "./inflight.ts";
 import { SocketRegistry } from "./sockets.ts";
 import { refusedEntry } from "./access_entry.ts";
 import { Observer } from "./observer.ts";
+import {
+  clientOf,
+  type EarlyRequest,
+  headerOf,
+  peerOf,
+  requestIdOf,
+} from "./request_info.ts";
 import type { AppSettings } from "./options.ts";
 import type { Table } from "./route_table.ts";
 
@@ -40,6 +45,7 @@ const UNKNOWN_PEER: RemoteAddr = { hostname: "", port: 0 };
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(
   Object.create(null),
 );
+const RETRY_SOON = { "retry-after": "1" };
 /** Rejections of connections, not requests: counted, but no access-log line. */
 const CONNECTION_REASONS: ReadonlySet<RejectReason> = new Set([
   "connection_limit",
@@ -108,6 +114,17 @@ export class Lifecycle implements ExchangeOwner {
     rawPath: string,
     query: string,
   ): Response | Promise<Response> {
+    const max = this.#settings.maxInFlight;
+    if (max > 0 && this.registry.size >= max) {
+      this.observer.shed("max_in_flight");
+      return this.early(
+        "overloaded",
+        503,
+        `Server has the maxInFlight limit of ${max} requests in flight`,
+        { req, src, info, method, path: rawPath },
+        RETRY_SOON,
+      );
+    }
     let path: string;
     try {
       path = normalizePath(rawPath);
@@ -142,7 +159,7 @@ export class Lifecycle implements ExchangeOwner {
     ex.ctx = ctx;
     ex.headViaGet = head;
     const idHeader = this.#settings.idHeader;
-    if (idHeader !== false) ex.requestId = this.#requestId(idHeader, req, src);
+    if (idHeader !== false) ex.requestId = requestIdOf(idHeader, req, src);
     const list = entry.list;
     // One clock read serves the deadline and the duration metric.
     const now = performance.now();
@@ -359,29 +376,25 @@ export class Lifecycle implements ExchangeOwner {
     status: number,
     detail: string,
     request: EarlyRequest,
+    headers?: HeadersInit,
   ): Response {
     this.reject(reason, status, detail, null);
-    const res = problem(status, detail);
+    const res = problem(status, detail, headers);
     const idHeader = this.#settings.idHeader;
     let requestId = "";
     if (idHeader !== false) {
-      requestId = this.#requestId(idHeader, request.req, request.src);
+      requestId = requestIdOf(idHeader, request.req, request.src);
       res.headers.set(idHeader, requestId);
     }
     if (this.draining) res.headers.set("connection", "close");
     if (this.observer.logging) {
       const header = (n: string): string | null =>
-        request.req !== null
-          ? request.req.headers.get(n)
-          : request.src!.header(n);
+        headerOf(request.req, request.src, n);
       this.observer.log(
         refusedEntry(reason, status, detail, {
           method: request.method,
           target: request.path,
-          remote: this.#remoteOf(
-            peerOf(request.info),
-            header,
-          ),
+          remote: clientOf(this.#settings.trust, peerOf(request.info), header),
           userAgent: header("user-agent"),
           requestId,
         }),
@@ -416,28 +429,7 @@ export class Lifecycle implements ExchangeOwner {
   }
 
   remoteOf(ex: Exchange, peer: RemoteAddr): RemoteAddr {
-    return this.#remoteOf(peer, (n) => ex.header(n));
-  }
-
-  #remoteOf(
-    peer: RemoteAddr,
-    header: (name: string) => string | null,
-  ): RemoteAddr {
-    const trust = this.#settings.trust;
-    return trust === undefined ? peer : resolveClientAddr(peer, header, trust);
-  }
-
-  #requestId(
-    idHeader: string,
-    req: Request | null,
-    src: RequestSource | null,
-  ): string {
-    const incoming = req !== null
-      ? req.headers.get(idHeader)
-      : src!.header(idHeader);
-    return incoming !== null && isValidRequestId(incoming)
-      ? incoming
-      : newRequestId();
+    return clientOf(this.#settings.trust, peer, (n) => ex.header(n));
   }
 
   track(socket: TrackedSocket): () => void {
@@ -497,22 +489,6 @@ export class Lifecycle implements ExchangeOwner {
     });
     return n;
   }
-}
-
-/** What `early` knows of a request refused before routing. */
-export interface EarlyRequest {
-  req: Request | null;
-  src: RequestSource | null;
-  info: ServeInfo | undefined;
-  method: string;
-  path: string;
-}
-
-function peerOf(info: ServeInfo | undefined): RemoteAddr {
-  const peer = info?.remoteAddr;
-  return peer && "hostname" in peer
-    ? { hostname: peer.hostname, port: peer.port }
-    : UNKNOWN_PEER;
 }
 
 function ctxHasBody(ex: Exchange): boolean {

@@ -112,6 +112,15 @@ export class Observer {
     }
   }
 
+  /** Counts a request shed before routing in `palisade_shed_total{reason}`. */
+  shed(reason: string): void {
+    this.metrics?.counter(
+      "palisade_shed_total",
+      "Requests shed before they reached a handler, by reason.",
+      { labels: ["reason"] },
+    ).inc({ reason });
+  }
+
   /** Writes an access-log entry. */
   log(entry: AccessLogEntry, ctx: Context | null): void {
     try {

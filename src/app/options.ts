@@ -105,6 +105,16 @@ export interface AppOptions extends AppHooks {
    */
   accessLog?: AccessLogHook;
   /**
+   * Most requests in flight (handled, or streaming their response) before
+   * routing; one more is answered 503 with `Retry-After: 1` at once (reason
+   * `overloaded`, counted in `palisade_shed_total{reason="max_in_flight"}`),
+   * before it costs routing or a handler. 0 = unlimited. For a per-route
+   * cap with a queue, use the `concurrencyLimit()` middleware.
+   *
+   * @default {0}
+   */
+  maxInFlight?: number;
+  /**
    * Only under `deno serve` (`export default app`): how long in-flight
    * requests and open streams get after SIGTERM or SIGINT before they are
    * cut, in ms. The App drains the way `serve()` does: SSE streams end
@@ -157,6 +167,7 @@ export interface AppSettings {
   readonly cookies: CookiesOptions | undefined;
   readonly requestEncodings: readonly BodyCoding[];
   readonly graceMs: number;
+  readonly maxInFlight: number;
 }
 
 /** Validates `options` once; throws a `TypeError` naming a bad option. */
@@ -207,6 +218,7 @@ export function resolveAppOptions(options: AppOptions): AppSettings {
     accessLog: options.accessLog,
     keys: keys === undefined ? undefined : Object.freeze([...keys]),
     graceMs: nonNegativeInt("graceMs", options.graceMs ?? 10_000),
+    maxInFlight: nonNegativeInt("maxInFlight", options.maxInFlight ?? 0),
     cookies: options.cookies,
     requestEncodings: encodings(options.requestEncodings),
   };

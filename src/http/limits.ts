@@ -109,7 +109,8 @@ export type RejectReason =
   | "unsupported_transfer_encoding"
   | "unsupported_version"
   | "connection_limit"
-  | "tls_handshake";
+  | "tls_handshake"
+  | "overloaded";
 
 /**
  * Merges `override` onto `base` and validates every value: each limit must be

@@ -9,7 +9,7 @@ import { metricsOf } from "../context/context.ts";
 import type { Context, Middleware } from "../context/context.ts";
 import { problem } from "../http/errors.ts";
 import type { Counter, Metrics } from "../observe/metrics.ts";
-import { Gate, ShedError, type ShedReason } from "./_gate.ts";
+import { Gate, ShedError, type ShedReason } from "../internal/gate.ts";
 
 /** Options of {@linkcode concurrencyLimit}. */
 export interface ConcurrencyLimitOptions {

@@ -557,3 +557,31 @@ Deno.test("throwing hooks never fail a request or crash the process", async () =
   assert.equal(app.inflight, 0);
   assert.match(app.metrics.text(), /^http_server_active_requests 0$/m);
 });
+
+Deno.test("maxInFlight sheds requests over the cap with 503 and Retry-After before routing", async () => {
+  const app = new App({ maxInFlight: 2, deadlineMs: 0 });
+  const gate = Promise.withResolvers<void>();
+  app.get("/wait", async (ctx) => {
+    await gate.promise;
+    return ctx.text("done");
+  });
+  const first = app.request("/wait");
+  const second = app.request("/wait");
+  await new Promise((r) => setTimeout(r, 10));
+  const shed = await app.request("/wait");
+  assert.equal(shed.status, 503);
+  assert.equal(shed.headers.get("retry-after"), "1");
+  assert.match(await shed.text(), /maxInFlight limit of 2/);
+  gate.resolve();
+  assert.equal(await (await first).text(), "done");
+  assert.equal(await (await second).text(), "done");
+  assert.equal((await app.request("/wait")).status, 200);
+  assert.match(
+    app.metrics.text(),
+    /palisade_shed_total\{reason="max_in_flight"\} 1/,
+  );
+  assert.match(
+    app.metrics.text(),
+    /palisade_rejections_total\{reason="overloaded"\} 1/,
+  );
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Gate, ShedError } from "../../src/middleware/_gate.ts";
+import { Gate, ShedError } from "../../src/internal/gate.ts";
 
 Deno.test("Gate: tryEnter admits up to max; leave frees a slot", () => {
   const gate = new Gate({ max: 2 });

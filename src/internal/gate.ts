@@ -6,6 +6,8 @@
  * @module
  */
 
+import { nonNegativeInt, positiveInt } from "./validate.ts";
+
 /** Why a gate refused to admit. */
 export type ShedReason = "queue_full" | "queue_timeout";
 
@@ -69,26 +71,9 @@ export class Gate {
    */
   constructor(options: GateOptions) {
     const { max, queue = 0, queueTimeoutMs = 0 } = options;
-    if (!Number.isSafeInteger(max) || max < 1) {
-      throw new TypeError(
-        `Option max must be a positive integer, got ${String(max)}`,
-      );
-    }
-    if (!Number.isSafeInteger(queue) || queue < 0) {
-      throw new TypeError(
-        `Option queue must be a non-negative integer, got ${String(queue)}`,
-      );
-    }
-    if (!Number.isSafeInteger(queueTimeoutMs) || queueTimeoutMs < 0) {
-      throw new TypeError(
-        `Option queueTimeoutMs must be a non-negative integer, got ${
-          String(queueTimeoutMs)
-        }`,
-      );
-    }
-    this.#max = max;
-    this.#queueMax = queue;
-    this.#timeoutMs = queueTimeoutMs;
+    this.#max = positiveInt("max", max);
+    this.#queueMax = nonNegativeInt("queue", queue);
+    this.#timeoutMs = nonNegativeInt("queueTimeoutMs", queueTimeoutMs);
   }
 
   /** Holders now. */
