@@ -239,8 +239,17 @@ export class Lifecycle implements ExchangeOwner {
     } else out = res;
     ex.phase = "responded";
     const cookies = ex.cookiesIfUsed?.setCookieLines();
-    if (
-      this.#settings.idHeader !== false || this.draining ||
+    const idHeader = this.#settings.idHeader;
+    const append = ex.src?.appendHeader;
+    if (append !== undefined) {
+      // The transport writes the head: hand it the lines, leave Headers be.
+      const src = ex.src!;
+      if (idHeader !== false) append.call(src, idHeader, ex.requestId);
+      if (cookies !== undefined) {
+        for (const line of cookies) append.call(src, "set-cookie", line);
+      }
+    } else if (
+      idHeader !== false || this.draining ||
       (cookies !== undefined && cookies.length > 0)
     ) {
       if (out.status !== 101 && hasImmutableHeaders(out)) {
@@ -251,7 +260,10 @@ export class Lifecycle implements ExchangeOwner {
         for (const line of cookies) out.headers.append("set-cookie", line);
       }
     }
-    if (ex.headViaGet && bodyKind(out) !== "none") {
+    if (
+      ex.headViaGet &&
+      bodyKind(out) === (append === undefined ? "static" : "stream")
+    ) {
       dropBody(out);
       out = new Response(null, out);
     }

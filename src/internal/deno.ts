@@ -172,3 +172,52 @@ export function calledByDenoServe(): boolean {
   // [0] "Error", [1] this function, [2] the App's fetch, [3] its caller.
   return /^\s*at handler \(ext:deno_http\/00_serve\./.test(frames[3] ?? "");
 }
+
+const FAST_STATUS = symbolOf(probeResponse, "serve fast status");
+const FAST_BODY = symbolOf(probeResponse, "serve fast body");
+const FAST_KIND = symbolOf(probeResponse, "serve fast header kind");
+const FAST_TYPE = symbolOf(probeResponse, "serve fast content type");
+const FAST_CONSUMED = symbolOf(probeResponse, "serve fast consumed");
+
+/** A Response in Deno's fast form: a status, a static body, one content type. */
+export interface FastResponse {
+  /** The status code. */
+  readonly status: number;
+  /** The body as given. */
+  readonly body: string | Uint8Array;
+  /** The content type, or null for none (a bytes body). */
+  readonly contentType: string | null;
+}
+
+const TEXT_TYPE = "text/plain;charset=UTF-8";
+
+/**
+ * The status, body and content type of a Response Deno keeps in its fast
+ * form (`new Response(string | bytes)`, `Response.json(data)`, a single
+ * `content-type` init; never touched since), marked consumed; null for any
+ * other Response (its headers were read or set, a stream, another status
+ * than 200, several headers). Lets the h1 engine write such a Response
+ * without building its `Headers`.
+ */
+export function takeFastResponse(res: Response): FastResponse | null {
+  if (FAST_STATUS === undefined || FAST_CONSUMED === undefined) return null;
+  const bag = res as unknown as Bag;
+  const status = bag[FAST_STATUS];
+  if (typeof status !== "number" || status === 0) return null;
+  const body = bag[FAST_BODY!];
+  if (
+    bag[FAST_CONSUMED] !== false ||
+    (typeof body !== "string" && !(body instanceof Uint8Array))
+  ) return null;
+  const kind = bag[FAST_KIND!];
+  const contentType = kind === 1
+    ? TEXT_TYPE
+    : kind === 2
+    ? bag[FAST_TYPE!] as string
+    : kind === 0
+    ? null
+    : undefined;
+  if (contentType === undefined) return null;
+  bag[FAST_CONSUMED] = true;
+  return { status, body, contentType };
+}

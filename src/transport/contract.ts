@@ -53,6 +53,14 @@ export interface RequestSource {
    * then return a Response with status 101 and the upgrade headers.
    */
   upgrade?(onSocket: (socket: UpgradedSocket) => void): void;
+  /**
+   * Present on transports that write response heads themselves (the h1
+   * engine): adds a header line to the response to this request without
+   * touching the Response's `Headers` (which would cost building them).
+   * `name` must be a token and `value` a valid field value: the App passes
+   * only values it validated (request ids, `Set-Cookie` lines).
+   */
+  appendHeader?(name: string, value: string): void;
 }
 
 /**

@@ -13,6 +13,7 @@ Deno.test("metrics: an empty registry renders every family with zero values", ()
       palisade_deadline_exceeded_total: "counter",
       palisade_connections_active: "gauge",
       palisade_connections_total: "counter",
+      palisade_accept_errors_total: "counter",
     },
   );
   assert.equal(one(samples, "http_server_active_requests"), 0);

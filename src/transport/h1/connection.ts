@@ -100,6 +100,7 @@ export class H1Connection implements Timed, Sink {
     keepAlive: true,
     now: 0,
     buffer: null,
+    extra: "",
     declaredLength: null,
     closeAsked: false,
   };
@@ -222,6 +223,7 @@ export class H1Connection implements Timed, Sink {
           (settings.maxRequests === 0 || this.#count < settings.maxRequests) &&
           (body.state === "done" || body.mayDiscard(head));
         info.now = state.sweeper.now;
+        info.extra = src.extra;
         let keep: boolean;
         const buffer = info.buffer = takeBuffer();
         try {
@@ -394,7 +396,9 @@ export class H1Connection implements Timed, Sink {
     onSocket: (socket: UpgradedSocket) => void,
   ): Promise<void> {
     try {
-      await this.write(upgradeHead(res, this.#state.sweeper.now));
+      await this.write(
+        upgradeHead(res, this.#state.sweeper.now, this.#src?.extra),
+      );
     } catch {
       return; // #close runs in run()'s finally
     }

@@ -44,6 +44,8 @@ export class H1Source implements RequestSource {
   #headers: Headers | undefined;
   #body: ReadableStream<Uint8Array> | null | undefined;
   #ac: AbortController | undefined;
+  /** Header lines the App added for the response (`appendHeader`). */
+  extra = "";
   /** The handler's upgrade callback, if it asked for the connection. */
   onUpgrade: ((socket: UpgradedSocket) => void) | null = null;
 
@@ -123,6 +125,11 @@ export class H1Source implements RequestSource {
       }
     }
     return this.#body;
+  }
+
+  /** Adds a response header line the engine writes; see `RequestSource.appendHeader`. */
+  appendHeader(name: string, value: string): void {
+    this.extra += name + ": " + value + "\r\n";
   }
 
   /** Asks for the connection after a 101 response; see `RequestSource.upgrade`. */

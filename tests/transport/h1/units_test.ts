@@ -189,6 +189,7 @@ function info(over: Partial<WriteInfo> = {}): WriteInfo {
     keepAlive: true,
     now: Date.now(),
     buffer: null,
+    extra: "",
     declaredLength: null,
     closeAsked: false,
     ...over,

@@ -7,12 +7,19 @@
  * @module
  */
 
-import { bodyKind, takeStaticBody } from "../../../internal/deno.ts";
+import {
+  bodyKind,
+  type FastResponse,
+  takeFastResponse,
+  takeStaticBody,
+} from "../../../internal/deno.ts";
 import { utf8Length } from "../../../internal/text.ts";
 import {
   connectionLine,
+  dateHeader,
   encodeMessage,
   headLines,
+  statusLine,
   type WriteInfo,
 } from "./head.ts";
 
@@ -28,7 +35,7 @@ const encoder = new TextEncoder();
  * @example Usage
  * ```ts
  * import { serializeFixed } from "./fixed.ts";
- * const info = { head: false, version: 1 as const, keepAlive: true, now: Date.now(), buffer: null, declaredLength: null, closeAsked: false };
+ * const info = { head: false, version: 1 as const, keepAlive: true, now: Date.now(), buffer: null, extra: "", declaredLength: null, closeAsked: false };
  * const bytes = serializeFixed(new Response("ok"), info)!;
  * new TextDecoder().decode(bytes).endsWith("\r\n\r\nok"); // true
  * ```
@@ -37,6 +44,8 @@ export function serializeFixed(
   res: Response,
   info: WriteInfo,
 ): Uint8Array | undefined {
+  const fast = takeFastResponse(res);
+  if (fast !== null) return serializeFast(fast, info);
   if (bodyKind(res) === "stream") return undefined;
   let head = headLines(res, info);
   const fixed = takeStaticBody(res);
@@ -73,4 +82,45 @@ export function serializeFixed(
   head += "content-length: " + length + "\r\n" + connectionLine(keep, v0) +
     "\r\n";
   return encodeMessage(head, fixed, length, info.buffer);
+}
+
+/** The last large string body and its encoding, reused while it repeats. */
+let lastText = "";
+let lastBytes: Uint8Array = new Uint8Array(0);
+
+/**
+ * Serialises a Response Deno keeps in its fast form (see
+ * `takeFastResponse`): its head is built from the status and the content
+ * type without a `Headers` object.
+ */
+function serializeFast(fast: FastResponse, info: WriteInfo): Uint8Array {
+  const { status, body, contentType } = fast;
+  info.declaredLength = null;
+  info.closeAsked = false;
+  let head = statusLine(status);
+  if (contentType !== null) head += "content-type: " + contentType + "\r\n";
+  head += info.extra + dateHeader(info.now);
+  const tail = connectionLine(info.keepAlive, info.version === 0) + "\r\n";
+  if (typeof body === "string" && body.length > 4096) {
+    // A large string: encode it once, and reuse the bytes while the same
+    // string is sent again (a constant page or payload).
+    if (body !== lastText) {
+      lastBytes = encoder.encode(body);
+      lastText = body;
+    }
+    const bytes = lastBytes;
+    head += "content-length: " + bytes.length + "\r\n" + tail;
+    return encodeMessage(
+      head,
+      info.head ? null : bytes,
+      info.head ? 0 : bytes.length,
+      null,
+    );
+  }
+  const length = typeof body === "string" ? utf8Length(body) : body.length;
+  head += "content-length: " + length + "\r\n" + tail;
+  if (info.head || status === 204 || status === 304) {
+    return encodeMessage(head, null, 0, info.buffer);
+  }
+  return encodeMessage(head, body, length, info.buffer);
 }

@@ -35,6 +35,11 @@ export interface WriteInfo {
    * null to allocate.
    */
   buffer: Uint8Array | null;
+  /**
+   * Header lines the App gave the transport for this response (the request
+   * id, cookies), each ending in CRLF; written after the Response's own.
+   */
+  extra: string;
   /** Set by {@linkcode headLines}: the Response's own `Content-Length` value. */
   declaredLength: string | null;
   /** Set by {@linkcode headLines}: the Response asked for `Connection: close`. */
@@ -191,6 +196,7 @@ export function headLines(res: Response, info: WriteInfo): string {
     }
     head += name + ": " + value + "\r\n";
   }
+  head += info.extra;
   if (!hasDate) head += dateHeader(info.now);
   info.declaredLength = userLength;
   info.closeAsked = closeAsked;
@@ -214,14 +220,18 @@ export function connectionLine(keep: boolean, v0: boolean): string {
  * new TextDecoder().decode(upgradeHead(res, Date.now())).startsWith("HTTP/1.1 101 "); // true
  * ```
  */
-export function upgradeHead(res: Response, now: number): Uint8Array {
+export function upgradeHead(
+  res: Response,
+  now: number,
+  extra = "",
+): Uint8Array {
   let head = statusLine(101);
   for (const [name, value] of res.headers) {
     if (name !== "content-length" && name !== "transfer-encoding") {
       head += name + ": " + value + "\r\n";
     }
   }
-  head += dateHeader(now) + "\r\n";
+  head += extra + dateHeader(now) + "\r\n";
   return encodeMessage(head, null, 0, null);
 }
 
