@@ -375,9 +375,13 @@ export class H1Connection implements Timed, BodyPump, Sink {
     this.#lent = true; // this connection must not touch either again
   }
 
-  /** Closes the connection now if it is between requests (graceful shutdown). */
+  /**
+   * Closes the connection now if it is between requests (graceful
+   * shutdown). A handed-over connection is left to its new owner, which
+   * closes it (a WebSocket's close handshake).
+   */
   closeIfIdle(): void {
-    if (this.idle) this.#close();
+    if (this.idle && !this.#upgraded) this.#close();
   }
 
   /** Closes the connection now; a request in flight sees its signal abort. */
