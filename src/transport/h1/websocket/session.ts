@@ -420,9 +420,10 @@ export class WebSocketSession implements HeartbeatMember {
         await this.#socket.write(bytes);
       } catch {
         this.#writing = false;
-        if (this.#state === "closed") return;
-        if (this.#final !== null && this.#closeAfterWrite) {
-          const f = this.#final;
+        if (this.#isClosed()) return;
+        if (this.#failed) this.#finishFailure();
+        else if (this.#closeAfterWrite) {
+          const f = this.#final!;
           this.#finish(f.code, f.reason, f.wasClean);
         } else {
           this.#events.error("WebSocket connection lost while writing");
