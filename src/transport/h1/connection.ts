@@ -330,25 +330,51 @@ export class H1Connection implements Timed, BodyPump, Sink {
     this.#lent = true; // the read buffer now belongs to the socket
     let rest = this.#chunk.subarray(this.#pos).slice();
     let pending = this.#reading;
+    // Parser and read buffer are free for other connections (the buffer
+    // once no read is pending into it).
+    const spare = this.#shared.spare;
+    if (
+      this.#pristine && this.#parser.idle && spare.parsers.length < SPARE_MAX
+    ) {
+      spare.parsers.push(this.#parser);
+    }
+    if (
+      pending === null && this.#buf.length === READ_SIZE &&
+      spare.buffers.length < SPARE_MAX
+    ) {
+      spare.buffers.push(this.#buf);
+    }
+    if (pending === null) this.#buf = this.#chunk = EMPTY;
     const conn = this.#conn;
+    const buffered = async (buf: Uint8Array): Promise<number | null> => {
+      if (rest.length === 0 && pending !== null) {
+        const p = pending;
+        pending = null;
+        const ok = await p;
+        rest = this.#chunk.subarray(this.#pos).slice();
+        this.#buf = this.#chunk = EMPTY;
+        if (!ok) return null;
+      }
+      if (rest.length > 0) {
+        const n = Math.min(buf.length, rest.length);
+        buf.set(rest.subarray(0, n));
+        rest = rest.subarray(n);
+        return n;
+      }
+      if (this.#closed) return null;
+      return await conn.read(buf);
+    };
     const socket: UpgradedSocket = {
-      read: async (buf) => {
-        if (rest.length === 0 && pending !== null) {
-          const p = pending;
-          pending = null;
-          if (!(await p)) return null;
-          rest = this.#chunk.subarray(this.#pos).slice();
-        }
-        if (rest.length > 0) {
-          const n = Math.min(buf.length, rest.length);
-          buf.set(rest.subarray(0, n));
-          rest = rest.subarray(n);
-          return n;
-        }
-        if (this.#closed) return null;
-        return await conn.read(buf);
-      },
-      write: (bytes) => this.write(bytes),
+      // Straight to the connection once the bytes read before are consumed.
+      read: (buf) =>
+        rest.length === 0 && pending === null && !this.#closed
+          ? conn.read(buf)
+          : buffered(buf),
+      // No write timeout after the handover: the new owner bounds writes.
+      write: (bytes) =>
+        conn.write(bytes).then((n) =>
+          n < bytes.length ? this.#writeFrom(bytes, n) : undefined
+        ),
       close: () => this.#close(),
     };
     try {
@@ -381,7 +407,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
    * closes it (a WebSocket's close handshake).
    */
   closeIfIdle(): void {
-    if (this.idle && !this.#upgraded) this.#close();
+    if (!this.#upgraded && this.idle) this.#close();
   }
 
   /** Closes the connection now; a request in flight sees its signal abort. */
