@@ -179,8 +179,13 @@ export function denoUpgrade(
     dispatch(events, "onClose", event, ws);
   };
 
+  // Only this binding is captured, and cleared at open: closures that live
+  // as long as the socket must not keep the request's Context reachable.
+  let origin: Context | null = ctx;
   socket.onopen = () => {
-    ws.watch = new SocketWatch(ctx, {
+    const from = origin!;
+    origin = null;
+    ws.watch = new SocketWatch(from, {
       goingAway: () => {
         if (socket.readyState === 1) {
           socket.close(CloseCode.goingAway, GOING_AWAY);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Context } from "../context/context.ts";
+import type { Context, TrackedSocket } from "../context/context.ts";
 import type { UpgradedSocket } from "../transport/contract.ts";
 import { CloseCode } from "../transport/h1/websocket/close.ts";
 import { acceptKey } from "../transport/h1/websocket/handshake.ts";
@@ -77,6 +77,64 @@ class H1WebSocket implements WSContext {
 }
 
 /**
+ * Connects a session to the application's events and to the App (metrics,
+ * shutdown). A class rather than closures, so that nothing that lives as
+ * long as the socket keeps the request's Context reachable.
+ */
+class H1Link implements SessionEvents, TrackedSocket {
+  readonly ws: H1WebSocket;
+  readonly session: WebSocketSession;
+  #events: WSEvents;
+  #watch: SocketWatch;
+
+  constructor(
+    ctx: Context,
+    socket: UpgradedSocket,
+    events: WSEvents,
+    options: ResolvedOptions,
+    protocol: string,
+  ) {
+    this.ws = new H1WebSocket(protocol);
+    this.#events = events;
+    this.session = new WebSocketSession(socket, this, options);
+    this.#watch = new SocketWatch(ctx, this, options);
+    this.ws.attach(this.session, this.#watch);
+  }
+
+  message(data: string | ArrayBuffer): Promise<void> | undefined {
+    this.#watch.countIn();
+    return dispatch(
+      this.#events,
+      "onMessage",
+      { type: "message", data },
+      this.ws,
+    );
+  }
+
+  error(message: string): void {
+    dispatch(this.#events, "onError", { type: "error", message }, this.ws);
+  }
+
+  close(code: number, reason: string, wasClean: boolean): void {
+    this.#watch.closed(code, reason, wasClean, this.session.stats);
+    dispatch(
+      this.#events,
+      "onClose",
+      { type: "close", code, reason, wasClean },
+      this.ws,
+    );
+  }
+
+  goingAway(): void {
+    this.session.close(CloseCode.goingAway, GOING_AWAY);
+  }
+
+  terminate(): void {
+    this.session.terminate();
+  }
+}
+
+/**
  * Asks the h1 engine for the connection of `ctx` and returns the 101
  * response; the session starts once the engine has written it.
  *
@@ -92,34 +150,11 @@ export function h1Upgrade(
   options: ResolvedOptions,
   handshake: Handshake,
 ): Response {
-  const ws = new H1WebSocket(handshake.protocol ?? "");
+  const protocol = handshake.protocol ?? "";
   upgrade((socket) => {
-    const sessionEvents: SessionEvents = {
-      message(data) {
-        watch.countIn();
-        return dispatch(events, "onMessage", { type: "message", data }, ws);
-      },
-      error(message) {
-        dispatch(events, "onError", { type: "error", message }, ws);
-      },
-      close(code, reason, wasClean) {
-        watch.closed(code, reason, wasClean, session.stats);
-        dispatch(
-          events,
-          "onClose",
-          { type: "close", code, reason, wasClean },
-          ws,
-        );
-      },
-    };
-    const session = new WebSocketSession(socket, sessionEvents, options);
-    const watch = new SocketWatch(ctx, {
-      goingAway: () => session.close(CloseCode.goingAway, GOING_AWAY),
-      terminate: () => session.terminate(),
-    }, options);
-    ws.attach(session, watch);
-    dispatch(events, "onOpen", OPEN_EVENT, ws);
-    session.start();
+    const link = new H1Link(ctx, socket, events, options, protocol);
+    dispatch(events, "onOpen", OPEN_EVENT, link.ws);
+    link.session.start();
   });
   const headers: Record<string, string> = {
     upgrade: "websocket",

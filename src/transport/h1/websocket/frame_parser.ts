@@ -25,7 +25,7 @@
  */
 
 import { isValidWireCode } from "./close.ts";
-import { unmask } from "./mask.ts";
+import { unmask, unmaskAscii } from "./mask.ts";
 import { Utf8Stream } from "./utf8_validator.ts";
 
 /** Size limits of a {@linkcode FrameParser}, in bytes. */
@@ -72,6 +72,8 @@ const OP_PING = 9;
 const OP_PONG = 10;
 
 const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** Short text is decoded in JS when it is ASCII: cheaper than a decoder call. */
+const ASCII_MAX = 256;
 
 /**
  * Parses client frames fed in arbitrary pieces. `feed()` unmasks payload
@@ -109,8 +111,8 @@ export class FrameParser {
   #length = 0;
   #done = 0;
 
-  // A control frame's payload.
-  #control = new Uint8Array(125);
+  // A control frame's payload, allocated on the first control frame.
+  #control: Uint8Array | null = null;
 
   // The message being assembled: OP_TEXT / OP_BINARY, or 0 for none.
   #message = 0;
@@ -138,28 +140,29 @@ export class FrameParser {
   }
 
   /**
-   * Parses `chunk`, calling the sink for everything it completes. Returns
-   * false once parsing has ended (the peer's close frame, or a broken rule:
-   * see {@linkcode FrameParser.failure}); bytes after that are ignored.
+   * Parses the first `length` bytes of `chunk` (default all), calling the
+   * sink for everything they complete. Returns false once parsing has
+   * ended (the peer's close frame, or a broken rule: see
+   * {@linkcode FrameParser.failure}); bytes after that are ignored.
    */
-  feed(chunk: Uint8Array): boolean {
-    const end = chunk.length;
+  feed(chunk: Uint8Array, length: number = chunk.length): boolean {
     let pos = 0;
-    while (pos < end) {
-      if (this.#state === "header") pos = this.#readHeader(chunk, pos);
-      else if (this.#state === "payload") pos = this.#readPayload(chunk, pos);
-      else return false;
+    while (pos < length) {
+      if (this.#state === "header") pos = this.#readHeader(chunk, pos, length);
+      else if (this.#state === "payload") {
+        pos = this.#readPayload(chunk, pos, length);
+      } else return false;
     }
     return this.#state === "header" || this.#state === "payload";
   }
 
   /** Copies header bytes from `chunk`; starts the frame once complete. */
-  #readHeader(chunk: Uint8Array, pos: number): number {
+  #readHeader(chunk: Uint8Array, pos: number, end: number): number {
     const head = this.#head;
-    while (this.#headLen < this.#headNeed && pos < chunk.length) {
+    while (this.#headLen < this.#headNeed && pos < end) {
       head[this.#headLen++] = chunk[pos++];
       if (this.#headLen === 2 && !this.#checkStart(head[0], head[1])) {
-        return chunk.length;
+        return end;
       }
     }
     if (this.#headLen < this.#headNeed) return pos;
@@ -175,7 +178,7 @@ export class FrameParser {
         head[5]) >>> 0;
       if (high >= 0x80000000) {
         this.#fail(1002, "Frame length has its most significant bit set");
-        return chunk.length;
+        return end;
       }
       const low = ((head[6] << 24) | (head[7] << 16) | (head[8] << 8) |
         head[9]) >>> 0;
@@ -196,14 +199,14 @@ export class FrameParser {
           1009,
           `Frame of ${length} bytes exceeds the maxFrameBytes limit of ${this.#maxFrame}`,
         );
-        return chunk.length;
+        return end;
       }
       if (this.#messageBytes + length > this.#maxMessage) {
         this.#fail(
           1009,
           `Message exceeds the maxMessageBytes limit of ${this.#maxMessage}`,
         );
-        return chunk.length;
+        return end;
       }
       this.#messageBytes += length;
     }
@@ -261,30 +264,44 @@ export class FrameParser {
   }
 
   /** Takes the payload bytes of the current frame available in `chunk`. */
-  #readPayload(chunk: Uint8Array, pos: number): number {
-    const take = Math.min(this.#length - this.#done, chunk.length - pos);
-    const piece = chunk.subarray(pos, pos + take);
-    unmask(piece, this.#mask, this.#done & 3);
-    const whole = this.#done === 0 && take === this.#length;
-    this.#done += take;
-    if (this.#opcode >= OP_CLOSE) {
-      this.#control.set(piece, this.#done - take);
-    } else if (whole && !this.#fragmented && this.#opcode !== OP_CONTINUATION) {
+  #readPayload(chunk: Uint8Array, pos: number, end: number): number {
+    const take = Math.min(this.#length - this.#done, end - pos);
+    const opcode = this.#opcode;
+    if (
+      this.#done === 0 && take === this.#length && !this.#fragmented &&
+      opcode !== OP_CONTINUATION && opcode < OP_CLOSE
+    ) {
       // The common case: a whole unfragmented message in one read.
       this.#state = "header";
       this.#message = 0;
-      if (this.#opcode === OP_TEXT) {
-        let text: string;
+      if (opcode === OP_BINARY) {
+        const data = chunk.slice(pos, pos + take);
+        unmask(data, this.#mask, 0);
+        this.#sink.binary(data);
+        return pos + take;
+      }
+      let text = take <= ASCII_MAX
+        ? unmaskAscii(chunk, pos, take, this.#mask)
+        : null;
+      if (text === null) {
+        const piece = chunk.subarray(pos, pos + take);
+        if (take > ASCII_MAX) unmask(piece, this.#mask, 0);
         try {
           text = fatal.decode(piece);
         } catch {
           this.#fail(1007, "Text message is not valid UTF-8");
-          return chunk.length;
+          return end;
         }
-        this.#sink.text(text, take);
-      } else this.#sink.binary(piece.slice());
+      }
+      this.#sink.text(text, take);
       return pos + take;
-    } else if (!this.#append(piece)) return chunk.length;
+    }
+    const piece = chunk.subarray(pos, pos + take);
+    unmask(piece, this.#mask, this.#done & 3);
+    this.#done += take;
+    if (opcode >= OP_CLOSE) {
+      (this.#control ??= new Uint8Array(125)).set(piece, this.#done - take);
+    } else if (!this.#append(piece)) return end;
     if (this.#done === this.#length) this.#endFrame();
     return pos + take;
   }
@@ -306,7 +323,9 @@ export class FrameParser {
     this.#state = "header";
     const opcode = this.#opcode;
     if (opcode >= OP_CLOSE) {
-      const payload = this.#control.subarray(0, this.#length);
+      const payload = this.#length === 0
+        ? new Uint8Array(0)
+        : this.#control!.subarray(0, this.#length);
       if (opcode === OP_PING) this.#sink.ping(payload.slice());
       else if (opcode === OP_PONG) this.#sink.pong(payload.slice());
       else this.#endClose(payload);

@@ -81,7 +81,21 @@ export function encodeFrame(opcode: number, payload: Uint8Array): Uint8Array {
  * ```
  */
 export function encodeText(text: string): Uint8Array {
-  if (text.length <= SMALL_TEXT) {
+  const length = text.length;
+  if (length < 126) {
+    // Short ASCII text: copied in JS, cheaper than an encoder call.
+    const buf = new Uint8Array(2 + length);
+    buf[0] = 0x80 | Opcode.text;
+    buf[1] = length;
+    let i = 0;
+    for (; i < length; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[2 + i] = c;
+    }
+    if (i === length) return buf;
+  }
+  if (length <= SMALL_TEXT) {
     // Worst case 3 bytes per UTF-16 unit; the header goes right before the text.
     const buf = new Uint8Array(10 + text.length * 3);
     const n = encoder.encodeInto(text, buf.subarray(10)).written;

@@ -42,3 +42,32 @@ export function unmask(
   }
   for (; i < n; i++) data[i] ^= mask[(phase + i) & 3];
 }
+
+/**
+ * Unmasks `length` bytes of a whole payload starting at `data[start]` in
+ * place and returns them as a string if they are all ASCII (so valid
+ * UTF-8), else null (the bytes are unmasked either way).
+ *
+ * @example Usage
+ * ```ts
+ * import { unmaskAscii } from "./mask.ts";
+ * const mask = new Uint8Array([1, 2, 3, 4]);
+ * unmaskAscii(new Uint8Array([0x68 ^ 1, 0x69 ^ 2]), 0, 2, mask); // "hi"
+ * ```
+ */
+export function unmaskAscii(
+  data: Uint8Array,
+  start: number,
+  length: number,
+  mask: Uint8Array,
+): string | null {
+  let text = "";
+  let ascii = true;
+  for (let i = 0; i < length; i++) {
+    const c = data[start + i] ^ mask[i & 3];
+    data[start + i] = c;
+    if (c >= 0x80) ascii = false;
+    else if (ascii) text += String.fromCharCode(c);
+  }
+  return ascii ? text : null;
+}

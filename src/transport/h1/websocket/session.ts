@@ -49,7 +49,7 @@ export const DISCARD_LIMIT = 64 * 1024;
 /** Unsettled promise-returning message handlers before reading pauses. */
 export const MAX_PENDING_MESSAGES = 64;
 
-const READ_SMALL = 4 * 1024;
+const READ_SMALL = 1024;
 const READ_LARGE = 64 * 1024;
 
 /** Where a {@linkcode WebSocketSession} is. */
@@ -126,6 +126,8 @@ export class WebSocketSession implements HeartbeatMember {
   #queue: Uint8Array[] = [];
   #buffered = 0;
   #writing = false;
+  /** Size of the write in progress. */
+  #inflight = 0;
   /** Close TCP once the queue is written (after echoing the peer's close). */
   #closeAfterWrite = false;
 
@@ -264,20 +266,19 @@ export class WebSocketSession implements HeartbeatMember {
         return;
       }
       this.#heard = true;
-      const chunk = buf.subarray(0, n);
       if (this.#failed) {
         discarded += n;
-        if (discarded > DISCARD_LIMIT || endsWithClose(chunk)) {
+        if (discarded > DISCARD_LIMIT || endsWithClose(buf, n)) {
           this.#finishFailure();
           return;
         }
         continue;
       }
-      if (!this.#parser.feed(chunk)) {
+      if (!this.#parser.feed(buf, n)) {
         const failure = this.#parser.failure;
         if (failure === null) return; // the peer's close frame: nothing more to read
         this.#fail(failure.code, failure.reason);
-        if (endsWithClose(chunk)) {
+        if (endsWithClose(buf, n)) {
           this.#finishFailure();
           return;
         }
@@ -400,8 +401,7 @@ export class WebSocketSession implements HeartbeatMember {
   #enqueue(frame: Uint8Array): void {
     this.#buffered += frame.length;
     if (!this.#writing) {
-      this.#writing = true;
-      this.#flush(frame);
+      this.#write(frame);
       return;
     }
     this.#queue.push(frame);
@@ -413,36 +413,43 @@ export class WebSocketSession implements HeartbeatMember {
     }
   }
 
-  async #flush(first: Uint8Array): Promise<void> {
-    let bytes = first;
-    for (;;) {
-      try {
-        await this.#socket.write(bytes);
-      } catch {
-        this.#writing = false;
-        if (this.#isClosed()) return;
-        if (this.#failed) this.#finishFailure();
-        else if (this.#closeAfterWrite) {
-          const f = this.#final!;
-          this.#finish(f.code, f.reason, f.wasClean);
-        } else {
-          this.#events.error("WebSocket connection lost while writing");
-          this.#finish(CloseCode.abnormal, "", false);
-        }
-        return;
-      }
-      this.#buffered -= bytes.length;
-      const queue = this.#queue;
-      if (queue.length === 0 || this.#state === "closed") break;
-      bytes = queue.length === 1 ? queue[0] : concat(queue, this.#buffered);
-      this.#queue = [];
-    }
+  /** Starts writing `bytes`; frames enqueued meanwhile wait in the queue. */
+  #write(bytes: Uint8Array): void {
+    this.#writing = true;
+    this.#inflight = bytes.length;
+    this.#socket.write(bytes).then(this.#written, this.#writeFailed);
+  }
+
+  #written = (): void => {
+    this.#buffered -= this.#inflight;
     this.#writing = false;
+    if (this.#isClosed()) return;
+    const queue = this.#queue;
+    if (queue.length > 0) {
+      this.#queue = [];
+      this.#write(
+        queue.length === 1 ? queue[0] : concat(queue, this.#buffered),
+      );
+      return;
+    }
     if (this.#closeAfterWrite && this.#state === "closing") {
       const f = this.#final!;
       this.#finish(f.code, f.reason, f.wasClean);
     }
-  }
+  };
+
+  #writeFailed = (): void => {
+    this.#writing = false;
+    if (this.#isClosed()) return;
+    if (this.#failed) this.#finishFailure();
+    else if (this.#closeAfterWrite) {
+      const f = this.#final!;
+      this.#finish(f.code, f.reason, f.wasClean);
+    } else {
+      this.#events.error("WebSocket connection lost while writing");
+      this.#finish(CloseCode.abnormal, "", false);
+    }
+  };
 }
 
 const EMPTY = new Uint8Array(0);
@@ -464,12 +471,11 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
 }
 
 /**
- * Whether `chunk` ends with a complete masked close frame: how a failed
+ * Whether the first `n` bytes of `chunk` end with a complete masked close frame: how a failed
  * connection notices the peer's answer to its close without parsing the
  * frames in between (their boundaries are lost once a rule was broken).
  */
-function endsWithClose(chunk: Uint8Array): boolean {
-  const n = chunk.length;
+function endsWithClose(chunk: Uint8Array, n: number): boolean {
   for (let len = 0; len <= 125 && len + 6 <= n; len++) {
     const at = n - len - 6;
     if (chunk[at] === 0x88 && chunk[at + 1] === (0x80 | len)) return true;
