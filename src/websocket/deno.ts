@@ -3,9 +3,13 @@
  * with Palisade's limits applied where Deno leaves them open.
  *
  * What differs from h1, because Deno owns the protocol here:
- * - `maxMessageBytes` is checked after Deno assembled the message (Deno
- *   buffers messages up to its own 64 MiB cap); `maxFrameBytes` does not
- *   apply. An oversized message is dropped and the socket closed with 1009.
+ * - `maxMessageBytes` is checked after Deno assembled the message: Deno
+ *   buffers each whole message first, up to its own cap (fastwebsockets'
+ *   default of 64 MiB, which Deno 2.9 does not change; measured on 2.9.6,
+ *   a 64 MiB message already fails with "Frame too large" and the
+ *   connection is dropped without a close code). `maxFrameBytes` does not
+ *   apply. A message over `maxMessageBytes` is dropped and the socket
+ *   closed with 1009.
  * - Silence detection is Deno's `idleTimeout` (set to twice
  *   `idleTimeoutMs`, in seconds: Deno pings after half of it and closes
  *   with 1001 when no answer follows); `ws.ping()` does nothing.

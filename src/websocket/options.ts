@@ -73,8 +73,10 @@ export interface UpgradeWebSocketOptions {
    * slow reader (close 1008), so a client that does not read cannot make
    * the server buffer without bound. Checked when a message has to queue
    * behind one still being written: one message larger than this, sent to
-   * a client that keeps up, is fine. On the deno transport it is checked
-   * against `WebSocket.bufferedAmount` after each send.
+   * a client that keeps up, is fine, but a burst of sends in one go counts
+   * whole (pace big bursts with `ws.bufferedAmount`). On the deno
+   * transport it is checked against `WebSocket.bufferedAmount` after each
+   * send.
    *
    * @default {1048576} (1 MiB)
    */

@@ -1,6 +1,19 @@
 /**
  * `upgradeWebSocket()`: one WebSocket API over both transports.
  *
+ * No extension is negotiated; in particular not permessage-deflate
+ * (RFC 7692), a decision made on reasoning rather than measurement: with
+ * compression, the limits would bound compressed bytes while memory and
+ * CPU scale with inflated ones (deflate expands up to about 1000:1, so a
+ * 1 KiB frame can become a 1 MiB message, and `maxMessageBytes` would have
+ * to be enforced inside a streaming inflater); every message would cost
+ * inflate/deflate CPU on the server's one JavaScript thread, plus a
+ * compression context per socket (tens of KiB with context takeover,
+ * against a few KiB per idle socket now); and the messages WebSockets
+ * mostly carry are small, where deflate gains little. A client offering
+ * the extension gets no `Sec-WebSocket-Extensions` answer, so it must not
+ * set RSV1; a frame that does is closed with 1002.
+ *
  * @module
  */
 
