@@ -85,6 +85,13 @@ export function upgradeWebSocket(
       return problem(501, "WebSocket upgrade needs serve()");
     }
     const events = await createEvents(ctx);
+    if (events === null || typeof events !== "object") {
+      throw new TypeError(
+        `upgradeWebSocket's createEvents must return an object of event handlers, got ${
+          events === null ? "null" : typeof events
+        }`,
+      );
+    }
     return upgrade !== undefined
       ? h1Upgrade(ctx, upgrade, events, resolved, handshake)
       : denoUpgrade(ctx, events, resolved, handshake);

@@ -20,6 +20,42 @@ const encoder = new TextEncoder();
 /** Strings up to this many UTF-16 units are encoded into a worst-case buffer. */
 const SMALL_TEXT = 4096;
 
+/**
+ * Small frames are carved from shared slabs (like Node's Buffer pool):
+ * allocating an `ArrayBuffer` per frame costs more than the rest of
+ * encoding it. A frame pins its slab until it is written, so a frame that
+ * has to wait in a queue is detached first ({@linkcode ownBuffer}).
+ */
+const SLAB_BYTES = 8 * 1024;
+const SLAB_MAX = 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function alloc(n: number): Uint8Array {
+  if (n > SLAB_MAX) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const buf = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += n;
+  return buf;
+}
+
+/**
+ * `frame` in a buffer of its own: a copy when it is a view into a larger
+ * buffer (a slab), so that keeping it does not keep the rest alive.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeText, ownBuffer } from "./frame_writer.ts";
+ * ownBuffer(encodeText("hi")).buffer.byteLength; // 4
+ * ```
+ */
+export function ownBuffer(frame: Uint8Array): Uint8Array {
+  return frame.byteLength === frame.buffer.byteLength ? frame : frame.slice();
+}
+
 function headerSize(length: number): number {
   return length < 126 ? 2 : length < 0x10000 ? 4 : 10;
 }
@@ -64,7 +100,7 @@ function writeHeader(
  */
 export function encodeFrame(opcode: number, payload: Uint8Array): Uint8Array {
   const size = headerSize(payload.length);
-  const buf = new Uint8Array(size + payload.length);
+  const buf = alloc(size + payload.length);
   writeHeader(buf, size, opcode, payload.length);
   buf.set(payload, size);
   return buf;
@@ -84,7 +120,7 @@ export function encodeText(text: string): Uint8Array {
   const length = text.length;
   if (length < 126) {
     // Short ASCII text: copied in JS, cheaper than an encoder call.
-    const buf = new Uint8Array(2 + length);
+    const buf = alloc(2 + length);
     buf[0] = 0x80 | Opcode.text;
     buf[1] = length;
     let i = 0;
@@ -97,7 +133,7 @@ export function encodeText(text: string): Uint8Array {
   }
   if (length <= SMALL_TEXT) {
     // Worst case 3 bytes per UTF-16 unit; the header goes right before the text.
-    const buf = new Uint8Array(10 + text.length * 3);
+    const buf = alloc(10 + length * 3);
     const n = encoder.encodeInto(text, buf.subarray(10)).written;
     return buf.subarray(writeHeader(buf, 10, Opcode.text, n), 10 + n);
   }

@@ -39,6 +39,7 @@ import {
   encodeFrame,
   encodeText,
   Opcode,
+  ownBuffer,
 } from "./frame_writer.ts";
 import type { Heartbeat, HeartbeatMember } from "./heartbeat.ts";
 
@@ -404,7 +405,7 @@ export class WebSocketSession implements HeartbeatMember {
       this.#write(frame);
       return;
     }
-    this.#queue.push(frame);
+    this.#queue.push(ownBuffer(frame));
     if (this.#buffered > this.#maxBuffered && !this.#failed) {
       this.#fail(
         CloseCode.policy,
