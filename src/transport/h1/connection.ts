@@ -327,11 +327,12 @@ export class H1Connection implements Timed, BodyPump, Sink {
     this.deadline = 0;
     this.#timeout = T_NONE;
     this.#shared.sweeper.delete(this);
+    const lent = this.#lent;
     this.#lent = true; // the read buffer now belongs to the socket
     let rest = this.#chunk.subarray(this.#pos).slice();
     let pending = this.#reading;
     // Parser and read buffer are free for other connections (the buffer
-    // once no read is pending into it).
+    // unless body bytes were handed out from it or a read is pending into it).
     const spare = this.#shared.spare;
     if (
       this.#pristine && this.#parser.idle && spare.parsers.length < SPARE_MAX
@@ -339,7 +340,7 @@ export class H1Connection implements Timed, BodyPump, Sink {
       spare.parsers.push(this.#parser);
     }
     if (
-      pending === null && this.#buf.length === READ_SIZE &&
+      !lent && pending === null && this.#buf.length === READ_SIZE &&
       spare.buffers.length < SPARE_MAX
     ) {
       spare.buffers.push(this.#buf);
