@@ -17,8 +17,9 @@ export const Opcode = {
 } as const;
 
 const encoder = new TextEncoder();
-/** Strings up to this many UTF-16 units are encoded into a worst-case buffer. */
-const SMALL_TEXT = 4096;
+/** Text whose worst-case UTF-8 size fits this is encoded via a scratch buffer. */
+const SCRATCH_MAX = 192 * 1024;
+let scratch = new Uint8Array(0);
 
 /**
  * Small frames are carved from shared slabs (like Node's Buffer pool):
@@ -131,11 +132,16 @@ export function encodeText(text: string): Uint8Array {
     }
     if (i === length) return buf;
   }
-  if (length <= SMALL_TEXT) {
-    // Worst case 3 bytes per UTF-16 unit; the header goes right before the text.
-    const buf = alloc(10 + length * 3);
-    const n = encoder.encodeInto(text, buf.subarray(10)).written;
-    return buf.subarray(writeHeader(buf, 10, Opcode.text, n), 10 + n);
+  if (length * 3 <= SCRATCH_MAX) {
+    // Encode into a scratch buffer sized for the worst case (3 bytes per
+    // UTF-16 unit), then copy the exact bytes behind the header.
+    if (scratch.length < length * 3) scratch = new Uint8Array(length * 3);
+    const n = encoder.encodeInto(text, scratch).written;
+    const size = headerSize(n);
+    const buf = alloc(size + n);
+    writeHeader(buf, size, Opcode.text, n);
+    buf.set(scratch.subarray(0, n), size);
+    return buf;
   }
   const n = utf8Length(text);
   const size = headerSize(n);
