@@ -100,6 +100,18 @@ export {
 } from "./src/observe/access_log.ts";
 export type { TrustProxyOptions } from "./src/net/client_addr.ts";
 export {
+  upgradeWebSocket,
+  type UpgradeWebSocketOptions,
+  type WebSocketClosedInfo,
+  type WSCloseEvent,
+  type WSContext,
+  type WSErrorEvent,
+  type WSEvents,
+  type WSMessageEvent,
+  type WSOpenEvent,
+  type WSReadyState,
+} from "./src/websocket/mod.ts";
+export {
   serve,
   type ServeOptions,
   type Server,

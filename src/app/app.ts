@@ -21,6 +21,7 @@ import type {
 import { calledByDenoServe } from "../internal/deno.ts";
 import { drainOnSignals } from "./deno_serve.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import { LOCAL_INFO } from "./request_info.ts";
 import type { RouteAdder } from "./route_types.ts";
 import {
   type AppOptions,
@@ -35,10 +36,6 @@ import {
   RouteSet,
   type Table,
 } from "./route_table.ts";
-
-const LOCAL_INFO: ServeInfo = {
-  remoteAddr: { hostname: "127.0.0.1", port: 0 },
-};
 
 let setOf: (app: App<object>) => RouteSet;
 let managedImpl: (app: App<object>) => void;

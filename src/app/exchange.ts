@@ -11,7 +11,11 @@ import { Body } from "../body/body.ts";
 import type { BodyCoding } from "../body/encoding.ts";
 import type { Context } from "../context/context.ts";
 import { Cookies, type CookiesOptions } from "../context/cookies.ts";
-import type { RequestCore, TrackedSocket } from "../context/core.ts";
+import type {
+  RequestCore,
+  SocketClosed,
+  TrackedSocket,
+} from "../context/core.ts";
 import type { StreamControl } from "../context/stream.ts";
 import type { Limits, RejectReason } from "../http/limits.ts";
 import type { Metrics } from "../observe/metrics.ts";
@@ -21,6 +25,7 @@ import type {
   ServeInfo,
 } from "../transport/contract.ts";
 import type { DeadlineList, Inflight } from "./inflight.ts";
+import { LOCAL_INFO } from "./request_info.ts";
 import type { RouteEntry } from "./route_table.ts";
 
 /**
@@ -48,7 +53,7 @@ export interface ExchangeOwner {
   ): void;
   expire(ex: Exchange): void;
   streamEnded(ex: Exchange, control: StreamControl, error?: unknown): void;
-  track(socket: TrackedSocket): () => void;
+  track(ex: Exchange, socket: TrackedSocket): (closed: SocketClosed) => void;
 }
 
 const UNKNOWN_PEER: RemoteAddr = { hostname: "", port: 0 };
@@ -228,8 +233,13 @@ export class Exchange implements Inflight, RequestCore {
     this.owner.reject(reason, status, detail, this);
   }
 
-  track(socket: TrackedSocket): () => void {
-    return this.owner.track(socket);
+  track(socket: TrackedSocket): (closed: SocketClosed) => void {
+    return this.owner.track(this, socket);
+  }
+
+  get fromDenoServe(): boolean {
+    return this.req !== null && this.info !== undefined &&
+      this.info !== LOCAL_INFO;
   }
 
   /** The in-flight registry's callback: the deadline passed. */

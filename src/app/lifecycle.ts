@@ -11,7 +11,7 @@
 import { Context } from "../context/context.ts";
 import type { BodyCoding } from "../body/encoding.ts";
 import type { CookiesOptions } from "../context/cookies.ts";
-import type { TrackedSocket } from "../context/core.ts";
+import type { SocketClosed, TrackedSocket } from "../context/core.ts";
 import { rawBody, type StreamControl } from "../context/stream.ts";
 import { HttpError, problem } from "../http/errors.ts";
 import type { RejectReason } from "../http/limits.ts";
@@ -27,7 +27,7 @@ import type {
 import { Exchange, type ExchangeOwner } from "./exchange.ts";
 import { InflightRegistry } from "./inflight.ts";
 import { SocketRegistry } from "./sockets.ts";
-import { refusedEntry } from "./access_entry.ts";
+import { exchangeEntry, refusedEntry } from "./access_entry.ts";
 import { Observer } from "./observer.ts";
 import {
   clientOf,
@@ -444,8 +444,22 @@ export class Lifecycle implements ExchangeOwner {
     return clientOf(this.#settings.trust, peer, (n) => ex.header(n));
   }
 
-  track(socket: TrackedSocket): () => void {
-    return this.#sockets.track(socket);
+  track(ex: Exchange, socket: TrackedSocket): (closed: SocketClosed) => void {
+    const startedAt = Date.now();
+    return this.#sockets.track(socket, (closed) => {
+      if (!this.observer.logging) return;
+      this.observer.log({
+        ...exchangeEntry(ex, null, closed.durationMs, startedAt),
+        status: 101,
+        bytesIn: closed.bytesIn,
+        bytesOut: closed.bytesOut,
+        websocket: {
+          messagesIn: closed.messagesIn,
+          messagesOut: closed.messagesOut,
+          closeCode: closed.code,
+        },
+      }, ex.ctx);
+    });
   }
 
   /**

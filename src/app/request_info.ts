@@ -18,6 +18,11 @@ import type {
 
 const UNKNOWN_PEER: RemoteAddr = { hostname: "", port: 0 };
 
+/** The connection info of requests sent in process with `app.request()`. */
+export const LOCAL_INFO: ServeInfo = Object.freeze({
+  remoteAddr: Object.freeze({ hostname: "127.0.0.1", port: 0 }),
+});
+
 /** What the App knows of a request refused before routing. */
 export interface EarlyRequest {
   req: Request | null;

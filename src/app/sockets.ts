@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TrackedSocket } from "../context/core.ts";
+import type { SocketClosed, TrackedSocket } from "../context/core.ts";
 
 /** See the module doc. */
 export class SocketRegistry {
@@ -18,11 +18,19 @@ export class SocketRegistry {
     return this.#sockets.size;
   }
 
-  /** Registers `socket`; returns the function to call once it closed. */
-  track(socket: TrackedSocket): () => void {
+  /**
+   * Registers `socket`; returns the function to call once it closed, which
+   * passes what it carried to `onClosed`.
+   */
+  track(
+    socket: TrackedSocket,
+    onClosed: (closed: SocketClosed) => void,
+  ): (closed: SocketClosed) => void {
     this.#sockets.add(socket);
-    return () => {
-      if (this.#sockets.delete(socket) && this.#sockets.size === 0) {
+    return (closed) => {
+      if (!this.#sockets.delete(socket)) return;
+      onClosed(closed);
+      if (this.#sockets.size === 0) {
         const waiters = this.#waiters;
         this.#waiters = [];
         for (const w of waiters) w();

@@ -7,10 +7,11 @@
 
 import type { Body } from "../body/body.ts";
 import { HttpError } from "../http/errors.ts";
+import type { RejectReason } from "../http/limits.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { RemoteAddr, UpgradedSocket } from "../transport/contract.ts";
 import type { Cookies } from "./cookies.ts";
-import type { RequestCore, TrackedSocket } from "./core.ts";
+import type { RequestCore, SocketClosed, TrackedSocket } from "./core.ts";
 import { isSafeRedirect } from "./redirect.ts";
 import {
   iterableBody,
@@ -19,7 +20,7 @@ import {
   type StreamSource,
 } from "./stream.ts";
 
-export type { TrackedSocket } from "./core.ts";
+export type { SocketClosed, TrackedSocket } from "./core.ts";
 
 /** The state type of an App without a type argument. */
 export type DefaultState = Record<string, unknown>;
@@ -487,6 +488,27 @@ export function upgradeOf(
  * Registers a long-lived socket taken over from `ctx` with its App, for
  * graceful shutdown; returns the function to call once it closed.
  */
-export function trackSocket(ctx: Context, socket: TrackedSocket): () => void {
+export function trackSocket(
+  ctx: Context,
+  socket: TrackedSocket,
+): (closed: SocketClosed) => void {
   return coreOf(ctx).track(socket);
+}
+
+/** Whether `Deno.serve` delivered the request of `ctx` (so `Deno.upgradeWebSocket` works). */
+export function fromDenoServe(ctx: Context): boolean {
+  return coreOf(ctx).fromDenoServe;
+}
+
+/**
+ * Counts a refusal made by Palisade's own middleware (a WebSocket handshake
+ * refused) and reports it to `onReject`, like the App's own rejections.
+ */
+export function reportRejection(
+  ctx: Context,
+  reason: RejectReason,
+  status: number,
+  detail: string,
+): void {
+  coreOf(ctx).reject(reason, status, detail);
 }

@@ -28,6 +28,20 @@ export interface TrackedSocket {
   terminate(): void;
 }
 
+/** What a taken-over socket carried, reported when it closed. */
+export interface SocketClosed {
+  /** Milliseconds the socket was open. */
+  readonly durationMs: number;
+  /** Messages received and sent. */
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  /** Payload bytes received and sent. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** The close code. */
+  readonly code: number;
+}
+
 /** The request behind a Context; see the module doc. */
 export interface RequestCore {
   /** The `Request`, when the transport made one (`Deno.serve`, `app.request`). */
@@ -64,6 +78,11 @@ export interface RequestCore {
   streamEnded(control: StreamControl, error?: unknown): void;
   /** Counts a rejection detected while handling (a limit, a bad query). */
   reject(reason: RejectReason, status: number, detail: string): void;
-  /** Registers a socket taken over from this request; returns its release. */
-  track(socket: TrackedSocket): () => void;
+  /**
+   * Registers a socket taken over from this request; returns its release,
+   * to call once it closed with what it carried (for the access log).
+   */
+  track(socket: TrackedSocket): (closed: SocketClosed) => void;
+  /** Whether `Deno.serve` delivered this request (not `app.request()`). */
+  readonly fromDenoServe: boolean;
 }

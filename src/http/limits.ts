@@ -110,7 +110,8 @@ export type RejectReason =
   | "unsupported_version"
   | "connection_limit"
   | "tls_handshake"
-  | "overloaded";
+  | "overloaded"
+  | "websocket_handshake";
 
 /**
  * Merges `override` onto `base` and validates every value: each limit must be

@@ -52,6 +52,15 @@ export interface AccessLogEntry {
   readonly userAgent: string | null;
   /** Why the request was refused, when it was. */
   readonly reason: RejectReason | null;
+  /**
+   * For a WebSocket, written when it closes: messages each way and the
+   * close code (`durationMs` and bytes then cover the whole socket).
+   */
+  readonly websocket?: {
+    readonly messagesIn: number;
+    readonly messagesOut: number;
+    readonly closeCode: number;
+  };
 }
 
 /** The App option `accessLog`: receives one entry per request. */
@@ -97,6 +106,7 @@ export function accessLog(options?: AccessLogOptions): AccessLogHook {
       client: entry.client,
       userAgent: bound(entry.userAgent, MAX_LOGGED_USER_AGENT),
       reason: entry.reason,
+      ...(entry.websocket === undefined ? {} : { websocket: entry.websocket }),
     });
     try {
       sink(line);

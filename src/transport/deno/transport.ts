@@ -210,6 +210,7 @@ function reasonOf(error: unknown): string {
 
 /** Marks a response so the client does not reuse the connection. */
 function closeConnection(res: Response): Response {
+  if (res.status === 101) return res; // a WebSocket handshake must stay intact
   try {
     res.headers.set("connection", "close");
     return res;

@@ -213,7 +213,9 @@ export class H1Connection implements Timed, Sink {
             return;
           }
           res.body?.cancel().catch(() => {});
-          res = problem(500);
+          res = state.draining
+            ? problem(503, "Server is shutting down")
+            : problem(500);
         }
 
         // Write the response.
@@ -288,9 +290,13 @@ export class H1Connection implements Timed, Sink {
     this.#input.recycle();
   }
 
-  /** Closes the connection now if it is between requests (graceful shutdown). */
+  /**
+   * Closes the connection now if it is between requests (graceful
+   * shutdown). A handed-over connection is left to its new owner, which
+   * closes it (a WebSocket's close handshake).
+   */
   closeIfIdle(): void {
-    if (this.idle) this.#close();
+    if (!this.#upgraded && this.idle) this.#close();
   }
 
   /** Closes the connection now; a request in flight sees its signal abort. */
@@ -407,10 +413,16 @@ export class H1Connection implements Timed, Sink {
     this.#src = null;
     this.#disarm();
     this.#state.sweeper.delete(this);
+    // The parser is free for other connections.
+    const spare = this.#state.spare;
+    if (
+      this.#pristine && this.#parser.idle && spare.parsers.length < spare.max
+    ) {
+      spare.parsers.push(this.#parser);
+    }
     const socket = upgradedSocket(
       this.#conn,
       this.#input,
-      (bytes) => this.write(bytes),
       () => this.#close(),
       () => this.#closed,
     );
