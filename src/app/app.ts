@@ -7,8 +7,6 @@
  */
 
 import type { Context, DefaultState, Handler } from "../context/context.ts";
-import { checkRequestLimits } from "../http/header_limits.ts";
-import { isValidHost } from "../http/host.ts";
 import type { Limits, RejectReason } from "../http/limits.ts";
 import { Metrics } from "../observe/metrics.ts";
 import { pathOf, queryOf } from "../router/path.ts";
@@ -20,6 +18,7 @@ import type {
 } from "../transport/contract.ts";
 import { calledByDenoServe } from "../internal/deno.ts";
 import { drainOnSignals } from "./deno_serve.ts";
+import { fetchRequest } from "./fetch.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { LOCAL_INFO } from "./request_info.ts";
 import type { RouteAdder } from "./route_types.ts";
@@ -98,6 +97,11 @@ export class App<S extends object = DefaultState> implements Servable {
   /** The App-wide limits in force; transports read the URL and header ones. */
   get limits(): Readonly<Limits> {
     return this.#settings.limits;
+  }
+
+  /** The request-id header (lower case); false when ids are off. */
+  get requestIdHeader(): string | false {
+    return this.#settings.idHeader;
   }
 
   /** Requests whose response has not completed, open streams included. */
@@ -337,50 +341,12 @@ export class App<S extends object = DefaultState> implements Servable {
         drainOnSignals(this, this.#settings.graceMs);
       }
     }
-    const url = req.url;
-    let start = url.indexOf("//");
-    start = start === -1 ? 0 : url.indexOf("/", start + 2);
-    if (start === -1) start = url.length;
-    const refused = checkRequestLimits(
-      url.length - start,
-      req.headers,
-      this.#settings.limits,
-    );
-    if (refused !== null) {
-      return this.#lifecycle.early(
-        refused.reason,
-        refused.status,
-        refused.detail,
-        {
-          req,
-          src: null,
-          info,
-          method: req.method,
-          path: refused.reason === "url_too_long" ? "" : url.slice(start),
-        },
-      );
-    }
-    // Deno builds req.url from the Host header as sent: a Host holding "/",
-    // "?" or "#" would move the path the App routes (Host: x/admin?).
-    const host = req.headers.get("host");
-    if (host !== null && !isValidHost(host, false)) {
-      return this.#lifecycle.early("bad_host", 400, "Invalid Host header", {
-        req,
-        src: null,
-        info,
-        method: req.method,
-        path: "",
-      });
-    }
-    const q = url.indexOf("?", start);
-    return this.#lifecycle.run(
+    return fetchRequest(
+      this.#lifecycle,
       this.#table(),
+      this.#settings.limits,
       req,
-      null,
       info,
-      req.method,
-      q === -1 ? url.slice(start) : url.slice(start, q),
-      q === -1 ? "" : url.slice(q + 1),
     );
   }
 
@@ -451,15 +417,14 @@ export class App<S extends object = DefaultState> implements Servable {
     status: number,
     detail: string,
     request?: RejectedRequest,
-  ): void {
-    this.#lifecycle.rejectedByTransport(reason, status, detail, request);
+  ): string | undefined {
+    return this.#lifecycle.rejectedByTransport(reason, status, detail, request);
   }
 
   /**
-   * Graceful drain, called by servers when a shutdown starts: every later
-   * response carries `Connection: close`, open `ctx.sse` streams end cleanly
-   * (their writer's signal aborts with `reason`), and WebSockets get close
-   * 1001. Other streams and requests keep going until {@linkcode App.abortAll}.
+   * Graceful drain, called by servers when a shutdown starts: later
+   * responses carry `Connection: close`, `ctx.sse` streams end cleanly,
+   * WebSockets get 1001; the rest go on until {@linkcode App.abortAll}.
    *
    * @example Usage
    * ```ts

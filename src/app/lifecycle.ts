@@ -27,30 +27,23 @@ import type {
 import { Exchange, type ExchangeOwner } from "./exchange.ts";
 import { InflightRegistry } from "./inflight.ts";
 import { SocketRegistry } from "./sockets.ts";
-import { exchangeEntry, refusedEntry } from "./access_entry.ts";
-import { Observer } from "./observer.ts";
+import { exchangeEntry } from "./access_entry.ts";
 import {
-  clientOf,
-  type EarlyRequest,
-  headerOf,
-  peerOf,
-  requestIdOf,
-} from "./request_info.ts";
+  earlyAnswer,
+  type RefusalContext,
+  refusedByTransport,
+} from "./refusal.ts";
+import { Observer } from "./observer.ts";
+import { clientOf, type EarlyRequest, requestIdOf } from "./request_info.ts";
 import type { AppSettings } from "./options.ts";
 import type { Table } from "./route_table.ts";
 
 /** Epoch ms at which `performance.now()` was 0. */
 const TIME_ORIGIN = performance.timeOrigin;
-const UNKNOWN_PEER: RemoteAddr = { hostname: "", port: 0 };
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(
   Object.create(null),
 );
 const RETRY_SOON = { "retry-after": "1" };
-/** Rejections of connections, not requests: counted, but no access-log line. */
-const CONNECTION_REASONS: ReadonlySet<RejectReason> = new Set([
-  "connection_limit",
-  "tls_handshake",
-]);
 
 function noop(): void {}
 
@@ -74,8 +67,15 @@ export class Lifecycle implements ExchangeOwner {
   readonly #settings: AppSettings;
   readonly #sockets = new SocketRegistry();
 
+  readonly #refusals: RefusalContext;
+
   constructor(settings: AppSettings, metrics: Metrics) {
     this.#settings = settings;
+    this.#refusals = {
+      settings,
+      draining: () => this.draining,
+      observer: () => this.observer,
+    };
     this.observer = new Observer(settings, metrics);
   }
 
@@ -380,8 +380,7 @@ export class Lifecycle implements ExchangeOwner {
 
   /**
    * Answers a request refused before routing (bad path, URL or header
-   * limits): counts it, logs it, and returns the problem response with the
-   * request id.
+   * limits, overload): counted, logged, with the request id.
    */
   early(
     reason: RejectReason,
@@ -391,53 +390,25 @@ export class Lifecycle implements ExchangeOwner {
     headers?: HeadersInit,
   ): Response {
     this.reject(reason, status, detail, null);
-    const res = problem(status, detail, headers);
-    const idHeader = this.#settings.idHeader;
-    let requestId = "";
-    if (idHeader !== false) {
-      requestId = requestIdOf(idHeader, request.req, request.src);
-      res.headers.set(idHeader, requestId);
-    }
-    if (this.draining) res.headers.set("connection", "close");
-    if (this.observer.logging) {
-      const header = (n: string): string | null =>
-        headerOf(request.req, request.src, n);
-      this.observer.log(
-        refusedEntry(reason, status, detail, {
-          method: request.method,
-          target: request.path,
-          remote: clientOf(this.#settings.trust, peerOf(request.info), header),
-          userAgent: header("user-agent"),
-          requestId,
-        }),
-        null,
-      );
-    }
-    return res;
+    return earlyAnswer(
+      this.#refusals,
+      reason,
+      status,
+      detail,
+      request,
+      headers,
+    );
   }
 
-  /** A rejection made by a transport before any request existed. */
+  /** A rejection a transport made before any request existed; see `refusedByTransport`. */
   rejectedByTransport(
     reason: RejectReason,
     status: number,
     detail: string,
     request: RejectedRequest | undefined,
-  ): void {
+  ): string | undefined {
     this.reject(reason, status, detail, null);
-    if (
-      this.observer.logging && !CONNECTION_REASONS.has(reason)
-    ) {
-      this.observer.log(
-        refusedEntry(reason, status, detail, {
-          method: request?.method ?? "",
-          target: request?.target ?? "",
-          remote: request?.remote ?? UNKNOWN_PEER,
-          userAgent: request?.userAgent ?? null,
-          requestId: "",
-        }),
-        null,
-      );
-    }
+    return refusedByTransport(this.#refusals, reason, status, detail, request);
   }
 
   remoteOf(ex: Exchange, peer: RemoteAddr): RemoteAddr {

@@ -7,11 +7,9 @@
 
 import type { Body } from "../body/body.ts";
 import { HttpError } from "../http/errors.ts";
-import type { RejectReason } from "../http/limits.ts";
-import type { Metrics } from "../observe/metrics.ts";
-import type { RemoteAddr, UpgradedSocket } from "../transport/contract.ts";
+import type { RemoteAddr } from "../transport/contract.ts";
 import type { Cookies } from "./cookies.ts";
-import type { RequestCore, SocketClosed, TrackedSocket } from "./core.ts";
+import type { RequestCore } from "./core.ts";
 import { isSafeRedirect } from "./redirect.ts";
 import {
   iterableBody,
@@ -19,8 +17,6 @@ import {
   type SseWriter,
   type StreamSource,
 } from "./stream.ts";
-
-export type { SocketClosed, TrackedSocket } from "./core.ts";
 
 /** The state type of an App without a type argument. */
 export type DefaultState = Record<string, unknown>;
@@ -111,7 +107,7 @@ function withType(
 }
 
 let setValidImpl: (ctx: Context, target: ValidTarget, value: unknown) => void;
-let coreOf: (ctx: Context) => RequestCore;
+let coreOfImpl: (ctx: Context) => RequestCore;
 
 /**
  * The request and response toolkit of one request. Created by the App; read
@@ -151,7 +147,7 @@ export class Context<
     setValidImpl = (ctx, target, value) => {
       (ctx.#valid ??= {})[target] = value;
     };
-    coreOf = (ctx) => ctx.#core;
+    coreOfImpl = (ctx) => ctx.#core;
   }
 
   /** Created by the App only. */
@@ -448,67 +444,19 @@ export class Context<
   }
 }
 
-/** Stores a validated value for `ctx.valid(target)`; for `validate()`. */
-export function setValid(
+/**
+ * The request behind `ctx`, for Palisade's own modules (see
+ * `internal.ts`); never part of the public API.
+ */
+export function coreOf(ctx: Context): RequestCore {
+  return coreOfImpl(ctx);
+}
+
+/** Stores the output of a validator for `ctx.valid(target)`. */
+export function storeValid(
   ctx: Context,
   target: ValidTarget,
   value: unknown,
 ): void {
   setValidImpl(ctx, target, value);
-}
-
-/**
- * The request's header fields as `Headers`, without building a `Request`
- * on transports that did not make one (the h1 engine); for middleware that
- * needs every field (the reverse proxy).
- */
-export function requestHeaders(ctx: Context): Headers {
-  const core = coreOf(ctx);
-  return core.req !== null ? core.req.headers : core.src!.headers;
-}
-
-/** The metrics registry of the App serving `ctx`, if it records metrics. */
-export function metricsOf(ctx: Context): Metrics | undefined {
-  return coreOf(ctx).metrics;
-}
-
-/**
- * The transport's connection handover for `ctx` (h1 engine), or undefined
- * when the request came from `Deno.serve`, `app.request()` or another
- * transport that cannot hand its connection over.
- */
-export function upgradeOf(
-  ctx: Context,
-): ((onSocket: (socket: UpgradedSocket) => void) => void) | undefined {
-  const src = coreOf(ctx).src;
-  return src?.upgrade === undefined ? undefined : src.upgrade.bind(src);
-}
-
-/**
- * Registers a long-lived socket taken over from `ctx` with its App, for
- * graceful shutdown; returns the function to call once it closed.
- */
-export function trackSocket(
-  ctx: Context,
-  socket: TrackedSocket,
-): (closed: SocketClosed) => void {
-  return coreOf(ctx).track(socket);
-}
-
-/** Whether `Deno.serve` delivered the request of `ctx` (so `Deno.upgradeWebSocket` works). */
-export function fromDenoServe(ctx: Context): boolean {
-  return coreOf(ctx).fromDenoServe;
-}
-
-/**
- * Counts a refusal made by Palisade's own middleware (a WebSocket handshake
- * refused) and reports it to `onReject`, like the App's own rejections.
- */
-export function reportRejection(
-  ctx: Context,
-  reason: RejectReason,
-  status: number,
-  detail: string,
-): void {
-  coreOf(ctx).reject(reason, status, detail);
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { metricsOf } from "../context/context.ts";
+import { metricsOf } from "../context/internal.ts";
 import type { Context, Middleware } from "../context/context.ts";
 import { problem } from "../http/errors.ts";
 import type { Counter, Metrics } from "../observe/metrics.ts";

@@ -5,11 +5,8 @@
  * @module
  */
 
-import {
-  type Context,
-  setValid,
-  type ValidTarget,
-} from "../context/context.ts";
+import type { Context, ValidTarget } from "../context/context.ts";
+import { setValid } from "../context/internal.ts";
 import type { Validator } from "../app/route_types.ts";
 
 /**

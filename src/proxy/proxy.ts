@@ -6,7 +6,8 @@
  */
 
 import { type DeadlineList, InflightRegistry } from "../app/inflight.ts";
-import { type Context, metricsOf, type Next } from "../context/context.ts";
+import type { Context, Next } from "../context/context.ts";
+import { metricsOf } from "../context/internal.ts";
 import { HttpError } from "../http/errors.ts";
 import { stripHopByHop } from "../http/hop_by_hop.ts";
 import { classify, failureError, unavailableError } from "./failure.ts";

@@ -8,10 +8,8 @@
  * @module
  */
 
-import {
-  type Context,
-  requestHeaders as headersOf,
-} from "../context/context.ts";
+import type { Context } from "../context/context.ts";
+import { requestHeaders as headersOf } from "../context/internal.ts";
 import { HOP_BY_HOP_FIELDS } from "../http/hop_by_hop.ts";
 import { FORWARDING_FIELDS, forwardingFields } from "./forwarded.ts";
 import type { ForwardedMode } from "./options.ts";

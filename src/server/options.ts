@@ -65,12 +65,14 @@ export interface ServeOptions extends Omit<H1Options, "limits"> {
   /** Interface to listen on. @default {"0.0.0.0" (every IPv4 interface)} */
   hostname?: string;
   /**
-   * Which transport serves connections. `"deno"`: `Deno.serve`, HTTP/1.1
-   * and HTTP/2, available everywhere Deno runs, but without connection
-   * timeouts. `"h1"`: Palisade's strict HTTP/1.1 engine with timeouts and
-   * connection limits (HTTP/1.1 only, no HTTP/2).
+   * Which transport serves connections. `"h1"`: Palisade's strict HTTP/1.1
+   * engine, with header, body, idle and TLS handshake timeouts, connection
+   * caps and WebSockets (HTTP/1.1 only; with `tls` it announces ALPN
+   * `http/1.1`). `"deno"`: `Deno.serve`, for HTTP/2; it has no connection
+   * timeouts, reads an unread upload to its end after an early answer, and
+   * cannot close a connection whose client stopped reading.
    *
-   * @default {"deno"}
+   * @default {"h1"}
    */
   transport?: "deno" | "h1";
   /**

@@ -66,7 +66,7 @@ export function serve<S extends object>(
       `Option port must be an integer from 0 to 65535, got ${port}`,
     );
   }
-  const name = oneOf("transport", options.transport ?? "deno", [
+  const name = oneOf("transport", options.transport ?? "h1", [
     "deno",
     "h1",
   ]);

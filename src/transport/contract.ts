@@ -118,17 +118,20 @@ export interface Servable {
   handle(src: RequestSource, info: ServeInfo): Response | Promise<Response>;
   /** The App-wide limits; a transport enforces the URL and header ones itself. */
   readonly limits?: Readonly<Limits>;
+  /** The request-id header a transport echoes on its own answers; false: none. */
+  readonly requestIdHeader?: string | false;
   /**
    * Counts a rejection made before any request existed, reports it to the
    * hooks and writes its access-log line; `request` is what the transport
-   * knew of the refused request.
+   * knew of the refused request. Returns the request id the refusal was
+   * logged with, for the transport to echo (undefined when ids are off).
    */
   reject?(
     reason: RejectReason,
     status: number,
     detail: string,
     request?: RejectedRequest,
-  ): void;
+  ): string | undefined;
   /** Where a transport counts connections. */
   readonly metrics?: ConnectionMetrics;
 }

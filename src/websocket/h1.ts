@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { Context, TrackedSocket } from "../context/context.ts";
+import type { Context } from "../context/context.ts";
+import type { TrackedSocket } from "../context/internal.ts";
 import type { UpgradedSocket } from "../transport/contract.ts";
 import { CloseCode } from "../transport/h1/websocket/close.ts";
 import { acceptKey } from "../transport/h1/websocket/handshake.ts";

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { type Context, reportRejection } from "../context/context.ts";
+import type { Context } from "../context/context.ts";
+import { reportRejection } from "../context/internal.ts";
 import { problem } from "../http/errors.ts";
 import { isValidKey } from "../transport/h1/websocket/handshake.ts";
 import type { ResolvedOptions } from "./options.ts";

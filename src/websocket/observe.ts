@@ -17,8 +17,9 @@ import {
   metricsOf,
   type SocketClosed,
   trackSocket,
-} from "../context/context.ts";
-import type { Context, TrackedSocket } from "../context/context.ts";
+} from "../context/internal.ts";
+import type { Context } from "../context/context.ts";
+import type { TrackedSocket } from "../context/internal.ts";
 import type { Counter, Gauge, Metrics } from "../observe/metrics.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { WebSocketClosedInfo } from "./types.ts";

@@ -17,12 +17,8 @@
  * @module
  */
 
-import {
-  type Context,
-  fromDenoServe,
-  type Handler,
-  upgradeOf,
-} from "../context/context.ts";
+import type { Context, Handler } from "../context/context.ts";
+import { fromDenoServe, upgradeOf } from "../context/internal.ts";
 import { problem } from "../http/errors.ts";
 import { denoUpgrade } from "./deno.ts";
 import { h1Upgrade } from "./h1.ts";

@@ -15,6 +15,7 @@ function app(): App {
 
 Deno.test("tls: serves HTTPS from certFile/keyFile and negotiates h2", async () => {
   const server = serve(app(), {
+    transport: "deno", // HTTP/2 is Deno.serve's
     hostname: "127.0.0.1",
     port: 0,
     tls: { certFile, keyFile },
@@ -82,6 +83,7 @@ Deno.test("tls: serves HTTPS from PEM strings; clients without the test CA refus
 Deno.test("tls: curl --http2 with the test CA gets HTTP/2", async (t) => {
   let curl: Deno.CommandOutput | undefined;
   const server = serve(app(), {
+    transport: "deno", // HTTP/2 is Deno.serve's
     hostname: "127.0.0.1",
     port: 0,
     tls: { certFile, keyFile },

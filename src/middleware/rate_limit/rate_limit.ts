@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Context, metricsOf } from "../../context/context.ts";
+import type { Context } from "../../context/context.ts";
+import { metricsOf } from "../../context/internal.ts";
 import type { Middleware, Next } from "../../context/context.ts";
 import { problem } from "../../http/errors.ts";
 import { formatIp, isV4, parseIp } from "../../net/ip.ts";

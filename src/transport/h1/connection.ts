@@ -28,16 +28,13 @@ import {
 } from "./parser/parser.ts";
 import { readProxyHeader } from "./proxy_protocol.ts";
 import { RequestBody } from "./request_body.ts";
-import { serializeFixed } from "./response/fixed.ts";
 import {
   problemBytes,
-  releaseBuffer,
   type Sink,
-  takeBuffer,
   upgradeHead,
   type WriteInfo,
 } from "./response/head.ts";
-import { writeStreamed } from "./response/streamed.ts";
+import { writeResponse } from "./response/write.ts";
 import { H1Source } from "./source.ts";
 import { upgradedSocket } from "./upgrade.ts";
 import type { ListenerState } from "./listener_state.ts";
@@ -227,17 +224,8 @@ export class H1Connection implements Timed, Sink {
         info.now = state.sweeper.now;
         info.extra = src.extra;
         let keep: boolean;
-        const buffer = info.buffer = takeBuffer();
         try {
-          const bytes = serializeFixed(res, info);
-          if (bytes !== undefined) {
-            keep = info.keepAlive;
-            await this.write(bytes);
-            releaseBuffer(buffer);
-          } else {
-            releaseBuffer(buffer);
-            keep = await writeStreamed(this, res, info);
-          }
+          keep = await writeResponse(this, res, info);
         } catch {
           src.abort(clientGone());
           return;
@@ -279,22 +267,18 @@ export class H1Connection implements Timed, Sink {
     this.deadline = 0;
   }
 
-  /** Gives a clean parser and an unused read buffer to the next connection. */
-  #recycle(): void {
+  /** Gives a clean parser (and an unused read buffer) to the next connection. */
+  #recycle(buffer = true): void {
     const spare = this.#state.spare;
     if (
       this.#pristine && this.#parser.idle && spare.parsers.length < spare.max
     ) {
       spare.parsers.push(this.#parser);
     }
-    this.#input.recycle();
+    if (buffer) this.#input.recycle();
   }
 
-  /**
-   * Closes the connection now if it is between requests (graceful
-   * shutdown). A handed-over connection is left to its new owner, which
-   * closes it (a WebSocket's close handshake).
-   */
+  /** Closes the connection if between requests; a handed-over one is its owner's. */
   closeIfIdle(): void {
     if (!this.#upgraded && this.idle) this.#close();
   }
@@ -325,8 +309,8 @@ export class H1Connection implements Timed, Sink {
         }
         const detail =
           `Request head not received within the headerTimeoutMs of ${settings.headerTimeoutMs} ms`;
-        this.#reject("header_timeout", 408, detail);
-        this.#sendAndClose(problemBytes(408, detail));
+        const id = this.#reject("header_timeout", 408, detail);
+        this.#sendAndClose(problemBytes(408, detail, id));
         return;
       }
       case "body": {
@@ -413,13 +397,7 @@ export class H1Connection implements Timed, Sink {
     this.#src = null;
     this.#disarm();
     this.#state.sweeper.delete(this);
-    // The parser is free for other connections.
-    const spare = this.#state.spare;
-    if (
-      this.#pristine && this.#parser.idle && spare.parsers.length < spare.max
-    ) {
-      spare.parsers.push(this.#parser);
-    }
+    this.#recycle(false); // the socket gives the read buffer back itself
     const socket = upgradedSocket(
       this.#conn,
       this.#input,
@@ -454,9 +432,9 @@ export class H1Connection implements Timed, Sink {
   /** Answers a parse error before any request exists, then closes. */
   async #refuse(e: unknown): Promise<void> {
     if (!(e instanceof ParseError)) throw e;
-    this.#reject(e.reason, e.status, e.message);
+    const id = this.#reject(e.reason, e.status, e.message);
     try {
-      await this.write(problemBytes(e.status, e.message));
+      await this.write(problemBytes(e.status, e.message, id));
     } catch {
       return;
     }
@@ -478,19 +456,28 @@ export class H1Connection implements Timed, Sink {
     }
   }
 
-  #reject(reason: RejectReason, status: number, detail: string): void {
+  /**
+   * Reports a rejection to the App; returns the request-id line to put in
+   * the answer ("" when ids are off).
+   */
+  #reject(reason: RejectReason, status: number, detail: string): string {
     const src = this.#src;
-    const request: RejectedRequest = {
-      remote: this.#info.remoteAddr as Deno.NetAddr,
-    };
-    if (src !== null) {
-      request.method = src.method;
-      request.target = src.target;
-      request.userAgent = src.header("user-agent");
-    }
+    const request: RejectedRequest = src === null
+      ? { remote: this.#info.remoteAddr as Deno.NetAddr }
+      : {
+        remote: this.#info.remoteAddr as Deno.NetAddr,
+        method: src.method,
+        target: src.target,
+        userAgent: src.header("user-agent"),
+      };
+    let id: string | undefined;
     try {
-      this.#state.app.reject?.(reason, status, detail, request);
+      id = this.#state.app.reject?.(reason, status, detail, request);
     } catch { /* a failing hook must not break the connection */ }
+    const idHeader = this.#state.idHeader;
+    return id === undefined || idHeader === false
+      ? ""
+      : idHeader + ": " + id + "\r\n";
   }
 
   #close(): void {

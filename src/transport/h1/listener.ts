@@ -103,6 +103,7 @@ export class H1Listener implements Transport {
         settings.tlsHandshakeTimeoutMs,
       ])),
       tls: tls !== undefined,
+      idHeader: settings.idHeader,
       localHost: `${host}:${this.addr.port}`,
       draining: false,
       spare: { parsers: [], buffers: [], max: SPARE_MAX },

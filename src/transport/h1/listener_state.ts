@@ -17,13 +17,16 @@ import type { Sweeper } from "./sweeper.ts";
 export interface H1App {
   /** Handles a parsed request. */
   handle(src: H1Source, info: ServeInfo): Response | Promise<Response>;
-  /** Records a rejection made before or outside the App (`App#reject`). */
+  /**
+   * Records a rejection made before or outside the App (`App#reject`);
+   * returns the request id to echo.
+   */
   reject?(
     reason: RejectReason,
     status: number,
     detail: string,
     request?: RejectedRequest,
-  ): void;
+  ): string | undefined;
 }
 
 /** See the module doc. */
@@ -36,6 +39,8 @@ export interface ListenerState {
   readonly sweeper: Sweeper;
   /** Whether connections are TLS (`handshake()` first; `https` URLs). */
   readonly tls: boolean;
+  /** The App's request-id header, lower case; false when ids are off. */
+  readonly idHeader: string | false;
   /** `host:port` of the listener, for requests without `Host` (HTTP/1.0). */
   readonly localHost: string;
   /** True once the listener is draining: finish the current request, then close. */

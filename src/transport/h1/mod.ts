@@ -50,5 +50,10 @@ export const h1Transport: TransportFactory = (
     { handle: app.handle.bind(app), reject: app.reject?.bind(app) },
     app.metrics,
     options,
-    resolveH1Settings(options.h1, app.limits, options.tls !== undefined),
+    resolveH1Settings(
+      options.h1,
+      app.limits,
+      options.tls !== undefined,
+      app.requestIdHeader,
+    ),
   );

@@ -106,6 +106,8 @@ export interface H1Settings {
   readonly maxRequests: number;
   /** See {@linkcode H1Options.proxyProtocol}. */
   readonly proxyProtocol: boolean;
+  /** The App's request-id header to echo on the engine's own answers. */
+  readonly idHeader: string | false;
 }
 
 /** The defaults of {@linkcode H1Options}. */
@@ -130,6 +132,7 @@ export function resolveH1Settings(
   options: H1Options | undefined,
   appLimits: Readonly<Limits> | undefined,
   tls: boolean,
+  idHeader: string | false = "x-request-id",
 ): H1Settings {
   const o = options ?? {};
   const proxyProtocol = bool("proxyProtocol", o.proxyProtocol ?? false);
@@ -172,5 +175,6 @@ export function resolveH1Settings(
       o.maxRequestsPerConnection ?? H1_DEFAULTS.maxRequestsPerConnection,
     ),
     proxyProtocol,
+    idHeader,
   });
 }

@@ -13,23 +13,10 @@ import { Sweeper, tickFor } from "../../../src/transport/h1/sweeper.ts";
 import { serializeFixed } from "../../../src/transport/h1/response/fixed.ts";
 import {
   problemBytes,
-  type Sink,
   statusLine,
   type WriteInfo,
 } from "../../../src/transport/h1/response/head.ts";
-import { writeStreamed } from "../../../src/transport/h1/response/streamed.ts";
-
-/** Writes `res` the way a connection does: one buffer when fixed, else streamed. */
-async function writeResponse(
-  sink: Sink,
-  res: Response,
-  info: WriteInfo,
-): Promise<boolean> {
-  const bytes = serializeFixed(res, info);
-  if (bytes === undefined) return await writeStreamed(sink, res, info);
-  await sink.write(bytes);
-  return info.keepAlive;
-}
+import { writeResponse } from "../../../src/transport/h1/response/write.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

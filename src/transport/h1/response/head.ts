@@ -247,10 +247,14 @@ export function upgradeHead(
  * new TextDecoder().decode(bytes).startsWith("HTTP/1.1 408 Request Timeout\r\n"); // true
  * ```
  */
-export function problemBytes(status: number, detail: string): Uint8Array {
+export function problemBytes(
+  status: number,
+  detail: string,
+  extra = "",
+): Uint8Array {
   const body = problemJson(status, detail);
   const head = statusLine(status) +
-    "content-type: application/problem+json\r\n" +
+    "content-type: application/problem+json\r\n" + extra +
     "content-length: " + utf8Length(body) + "\r\n" +
     "connection: close\r\n" + dateHeader(Date.now()) + "\r\n";
   return encodeMessage(head, body, utf8Length(body), null);
