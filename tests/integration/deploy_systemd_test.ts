@@ -155,8 +155,9 @@ Deno.test("systemd unit: --allow-env covers DENO_TRUST_PROXY_HEADERS, so serve()
   await Deno.remove(env.DENO_DIR, { recursive: true });
 });
 
-// PR_SET_MDWE (Linux 6.3+) is the kernel's MemoryDenyWriteExecute: systemd
-// 253+ applies it, older systemd a seccomp filter with the same rule.
+// PR_SET_MDWE (Linux 6.3+) is the kernel's MemoryDenyWriteExecute: recent
+// systemd applies it where available, otherwise a seccomp filter with the
+// same rule.
 const MDWE_SCRIPT = `
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
