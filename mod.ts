@@ -118,6 +118,7 @@ export {
   type ShutdownOptions,
   type ShutdownReport,
   type TlsOptions,
+  type TlsPair,
 } from "./src/server/serve.ts";
 export type { H1Options } from "./src/transport/h1/options.ts";
 export type {
@@ -128,5 +129,7 @@ export type {
   RequestSource,
   Servable,
   ServeInfo,
+  TlsHandshakeResult,
+  TlsInfo,
   UpgradedSocket,
 } from "./src/transport/contract.ts";

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { methodLabel } from "../observe/conventions.ts";
 import {
   type Breaker,
   Breakers,
@@ -33,7 +34,6 @@ import {
   BREAKER_STATE_VALUE,
   type ClientMetrics,
   clientMetrics,
-  methodLabel,
 } from "./metrics.ts";
 import {
   type ClientOptions,

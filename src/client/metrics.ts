@@ -25,20 +25,6 @@ export const BREAKER_STATE_VALUE: Readonly<Record<BreakerState, number>> = {
   open: 2,
 };
 
-/** Methods reported as they are; others are `_OTHER` (OpenTelemetry). */
-const KNOWN_METHODS: ReadonlySet<string> = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "DELETE",
-  "CONNECT",
-  "OPTIONS",
-  "TRACE",
-  "PATCH",
-  "QUERY",
-]);
-
 const byRegistry = new WeakMap<Metrics, ClientMetrics>();
 
 /** The client families of `metrics`, registered on first use. */
@@ -77,9 +63,4 @@ export function clientMetrics(metrics: Metrics): ClientMetrics {
     byRegistry.set(metrics, families);
   }
   return families;
-}
-
-/** The `http_request_method` label value of `method`. */
-export function methodLabel(method: string): string {
-  return KNOWN_METHODS.has(method) ? method : "_OTHER";
 }

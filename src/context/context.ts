@@ -7,7 +7,7 @@
 
 import type { Body } from "../body/body.ts";
 import { HttpError } from "../http/errors.ts";
-import type { RemoteAddr } from "../transport/contract.ts";
+import type { RemoteAddr, TlsInfo } from "../transport/contract.ts";
 import type { Cookies } from "./cookies.ts";
 import type { RequestCore } from "./core.ts";
 import { isSafeRedirect } from "./redirect.ts";
@@ -265,6 +265,15 @@ export class Context<
   /** The client address (the proxied client when proxy trust is configured). */
   get remote(): RemoteAddr {
     return this.#core.remote();
+  }
+
+  /**
+   * What the connection's TLS handshake negotiated (version, ALPN, server
+   * name); null on plain HTTP, and on the `"deno"` transport, where
+   * `Deno.serve` does not tell.
+   */
+  get tls(): TlsInfo | null {
+    return this.#core.src?.tls ?? null;
   }
 
   /**

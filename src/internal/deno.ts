@@ -1,11 +1,14 @@
 /**
- * The one place that reads Deno's internal, symbol-keyed state of `Response`
- * and `Headers` objects. Every symbol is looked up once by its description;
+ * The one place that reads Deno's internal, symbol-keyed state of `Response`,
+ * `Headers` and connection objects. Every symbol is looked up once by its description;
  * when a Deno version renames one, the lookup finds nothing and every helper
  * falls back to the public API (slower, same results).
  *
  * @module
  */
+
+import net from "node:net";
+import process from "node:process";
 
 function symbolOf(target: object, description: string): symbol | undefined {
   return Object.getOwnPropertySymbols(target).find((s) =>
@@ -220,4 +223,48 @@ export function takeFastResponse(res: Response): FastResponse | null {
   if (contentType === undefined) return null;
   bag[FAST_CONSUMED] = true;
   return { status, body, contentType };
+}
+
+/** Deno's libuv-style TCP handle class, as `node:net` sockets use. */
+interface TcpHandleClass {
+  new (type: number): { openFromRid(rid: number): number };
+}
+
+let tcpWrap: { TCP: TcpHandleClass; SOCKET: number } | null | undefined;
+/** The symbol under which a `Deno.Conn` keeps its resource id. */
+let ridSymbol: symbol | null | undefined;
+
+/**
+ * A `node:net` socket over the same socket as `conn`, backed by Deno's
+ * native TCP handle, so `node:tls` can run TLS on it inside Deno (about
+ * twice as fast as over a JavaScript stream, measured on 2.9.6). The
+ * handle shares `conn`'s resource and holds a second descriptor: close
+ * both. Null when this Deno has no such handle; the caller then falls back
+ * to a stream over `conn`.
+ */
+export function nativeSocket(conn: Deno.Conn): net.Socket | null {
+  if (tcpWrap === undefined) {
+    try {
+      const binding = (process as unknown as {
+        binding(name: string): {
+          TCP: TcpHandleClass;
+          constants: { SOCKET: number };
+        };
+      }).binding("tcp_wrap");
+      tcpWrap = typeof binding?.TCP === "function"
+        ? { TCP: binding.TCP, SOCKET: binding.constants.SOCKET }
+        : null;
+    } catch {
+      tcpWrap = null;
+    }
+  }
+  if (tcpWrap === null) return null;
+  ridSymbol ??= symbolOf(conn, "Deno.internal.rid") ?? null;
+  const rid = ridSymbol === null
+    ? undefined
+    : (conn as unknown as Bag)[ridSymbol];
+  if (typeof rid !== "number") return null;
+  const handle = new tcpWrap.TCP(tcpWrap.SOCKET);
+  if (handle.openFromRid(rid) !== 0) return null;
+  return new net.Socket({ handle, readable: true, writable: true } as never);
 }

@@ -6,25 +6,8 @@
  * @module
  */
 
+import { DEFAULT_DURATION_BUCKETS } from "./conventions.ts";
 import { escapeLabel, formatNumber } from "./exposition.ts";
-
-/** Default histogram buckets, in seconds: 5 ms to 10 s. */
-const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.075,
-  0.1,
-  0.25,
-  0.5,
-  0.75,
-  1,
-  2.5,
-  5,
-  7.5,
-  10,
-]);
 
 /** What a metric name may look like. */
 export const METRIC_NAME: RegExp = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -220,7 +203,7 @@ export class Histogram extends MetricFamily {
     help: string,
     labels: readonly string[],
     maxSeries?: number,
-    buckets: readonly number[] = DEFAULT_BUCKETS,
+    buckets: readonly number[] = DEFAULT_DURATION_BUCKETS,
   ) {
     super(name, help, labels, maxSeries);
     this.#bounds = buckets;

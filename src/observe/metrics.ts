@@ -6,6 +6,11 @@
  */
 
 import type { RejectReason } from "../http/limits.ts";
+import {
+  DEFAULT_DURATION_BUCKETS,
+  HANDSHAKE_BUCKETS,
+  methodLabel,
+} from "./conventions.ts";
 import { escapeLabel, formatNumber } from "./exposition.ts";
 import {
   BUILT_IN,
@@ -20,6 +25,7 @@ import {
   type MetricFamily,
 } from "./metric_families.ts";
 
+export { DEFAULT_DURATION_BUCKETS } from "./conventions.ts";
 export {
   Counter,
   type FamilyKind,
@@ -31,33 +37,6 @@ export {
   MetricFamily,
 } from "./metric_families.ts";
 
-/**
- * Default histogram buckets of `http_server_request_duration_seconds`, in
- * seconds: the OpenTelemetry recommendation from 5 ms to 10 s.
- *
- * @example Usage
- * ```ts
- * import { DEFAULT_DURATION_BUCKETS } from "@palisade/server";
- * DEFAULT_DURATION_BUCKETS[0]; // 0.005
- * ```
- */
-export const DEFAULT_DURATION_BUCKETS: readonly number[] = Object.freeze([
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.075,
-  0.1,
-  0.25,
-  0.5,
-  0.75,
-  1,
-  2.5,
-  5,
-  7.5,
-  10,
-]);
-
 /** Options for {@linkcode Metrics}. */
 export interface MetricsOptions {
   /**
@@ -68,24 +47,6 @@ export interface MetricsOptions {
    */
   buckets?: number[];
 }
-
-/**
- * Methods reported as they are in `http_request_method`; any other method is
- * reported as `_OTHER` (OpenTelemetry convention), so a client cannot create
- * series by inventing methods.
- */
-const KNOWN_METHODS: ReadonlySet<string> = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "DELETE",
-  "CONNECT",
-  "OPTIONS",
-  "TRACE",
-  "PATCH",
-  "QUERY",
-]);
 
 /**
  * Most distinct `reason` label values of `palisade_rejections_total`; further
@@ -189,7 +150,7 @@ export class Metrics {
    * ```
    */
   record(method: string, route: string, status: number, seconds: number): void {
-    if (!KNOWN_METHODS.has(method)) method = "_OTHER";
+    method = methodLabel(method);
     let byMethod = this.#series.get(route);
     if (byMethod === undefined) {
       byMethod = new Map();
@@ -287,6 +248,54 @@ export class Metrics {
       transport,
       (this.#acceptErrors.get(transport) ?? 0) + 1,
     );
+  }
+
+  /**
+   * Counts the end of a TLS handshake on the h1 transport in
+   * `palisade_tls_handshakes_total{result}` and, unless it was refused,
+   * its duration from accept in `palisade_tls_handshake_duration_seconds`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * const metrics = new Metrics();
+   * metrics.tlsHandshake("ok", 0.002);
+   * metrics.text().includes('palisade_tls_handshakes_total{result="ok"} 1'); // true
+   * ```
+   */
+  tlsHandshake(
+    result: "ok" | "failed" | "timeout" | "refused",
+    seconds: number,
+  ): void {
+    this.counter(
+      "palisade_tls_handshakes_total",
+      "TLS handshakes on the h1 transport, by how they ended.",
+      { labels: ["result"] },
+    ).inc({ result });
+    if (result === "refused") return;
+    this.histogram(
+      "palisade_tls_handshake_duration_seconds",
+      "Time from accept to the end of a TLS handshake.",
+      { buckets: HANDSHAKE_BUCKETS },
+    ).observe(seconds);
+  }
+
+  /**
+   * Counts a certificate reload in `palisade_tls_reloads_total{result}`;
+   * `"failed"`: the new pair was refused, the old one stays.
+   *
+   * @example Usage
+   * ```ts
+   * import { Metrics } from "@palisade/server";
+   * new Metrics().tlsReload("failed");
+   * ```
+   */
+  tlsReload(result: "ok" | "failed"): void {
+    this.counter(
+      "palisade_tls_reloads_total",
+      "TLS certificate reloads, by result.",
+      { labels: ["result"] },
+    ).inc({ result });
   }
 
   /**

@@ -6,8 +6,8 @@
 
 import type { H1Options } from "../transport/h1/options.ts";
 
-/** TLS certificate and key, as PEM text or as paths of PEM files. */
-export type TlsOptions =
+/** A certificate and its key, as PEM text or as paths of PEM files. */
+export type TlsPair =
   | {
     /** Certificate chain, PEM text. */
     cert: string;
@@ -15,11 +15,40 @@ export type TlsOptions =
     key: string;
   }
   | {
-    /** Path of the certificate chain PEM file, read once at start. */
+    /** Path of the certificate chain PEM file. */
     certFile: string;
-    /** Path of the private key PEM file, read once at start. */
+    /** Path of the private key PEM file. */
     keyFile: string;
   };
+
+/**
+ * TLS settings of `serve()`: the default certificate, optional ones per
+ * server name, and whether to reload them when their files change.
+ */
+export type TlsOptions = TlsPair & {
+  /**
+   * Certificates chosen by the server name the client sends (SNI), keyed by
+   * host name; `"*.example.com"` matches one label below `example.com`. A
+   * client that sends no name, or an unknown one, gets the default pair.
+   * The h1 transport only (`Deno.serve` takes one certificate): with
+   * `transport: "deno"`, `serve()` throws.
+   *
+   * @default {undefined: one certificate for every name}
+   */
+  sni?: Record<string, TlsPair>;
+  /**
+   * Watch the certificate and key files (and those of `sni`) and reload
+   * them 200 ms after the last change, as `server.reloadTls()` does. A pair
+   * that does not load (half written, key not matching) is refused: the old
+   * certificate stays in force, a line is logged and
+   * `palisade_tls_reloads_total{result="failed"}` counts it; the next change
+   * tries again. Needs `certFile`/`keyFile` and `--allow-read`; on the
+   * `"deno"` transport also `reusePort: true`.
+   *
+   * @default {false}
+   */
+  watch?: boolean;
+};
 
 /** Shutdown settings of `serve()`. */
 export interface ShutdownOptions {
@@ -55,7 +84,8 @@ export interface ShutdownOptions {
 /**
  * Options of `serve()`. The connection options inherited from `H1Options`
  * (`headerTimeoutMs`, `bodyTimeoutMs`, `idleTimeoutMs`,
- * `tlsHandshakeTimeoutMs`, `maxConnections`, `maxRequestsPerConnection`,
+ * `tlsHandshakeTimeoutMs`, `maxTlsHandshakes`, `maxConnections`,
+ * `maxRequestsPerConnection`,
  * `proxyProtocol`) apply to `transport: "h1"` only: `Deno.serve` offers no
  * such controls.
  */
@@ -64,6 +94,16 @@ export interface ServeOptions extends Omit<H1Options, "limits"> {
   port?: number;
   /** Interface to listen on. @default {"0.0.0.0" (every IPv4 interface)} */
   hostname?: string;
+  /**
+   * Set `SO_REUSEPORT` on the listening socket, so several processes or
+   * workers can listen on the same port and the kernel spreads connections
+   * among them (Linux). Needs Deno's `--unstable-net` flag on the h1
+   * transport, and with `tls` on the `"deno"` transport, which needs this
+   * option to reload certificates (see `server.reloadTls()`).
+   *
+   * @default {false}
+   */
+  reusePort?: boolean;
   /**
    * Which transport serves connections. `"h1"`: Palisade's strict HTTP/1.1
    * engine, with header, body, idle and TLS handshake timeouts, connection
@@ -78,7 +118,8 @@ export interface ServeOptions extends Omit<H1Options, "limits"> {
   /**
    * Serve HTTPS with this certificate and key. HTTP/2 is negotiated by ALPN
    * on the `"deno"` transport. The files of `certFile`/`keyFile` are read
-   * once, when `serve()` is called.
+   * when `serve()` is called, and again by `server.reloadTls()` or, with
+   * `watch: true`, when they change.
    *
    * @default {undefined: plain HTTP}
    */
@@ -145,6 +186,20 @@ export interface Server {
    * with `graceMs: 0` it forces.
    */
   shutdown(options?: { graceMs?: number }): Promise<ShutdownReport>;
+  /**
+   * Reloads the TLS certificates: from `tls` when given, else by reading the
+   * `certFile`/`keyFile` (and `sni` files) given to `serve()` again. New
+   * handshakes use them; connections already set up keep their session. On
+   * the `"deno"` transport (which needs `reusePort: true` for it) a new
+   * `Deno.serve` takes over the port and the old one drains: busy
+   * connections finish their response, idle keep-alive ones are closed, and
+   * a client connecting at that moment may see a reset. Resolves once new
+   * connections get the new certificate.
+   *
+   * @throws {Error} (rejects) when the server does not use TLS, a file
+   * cannot be read or a pair is invalid; the old certificates stay in force.
+   */
+  reloadTls(tls?: TlsOptions): Promise<void>;
   /**
    * Returns a readiness handler: 200 `{"status":"ok"}` while serving, 503
    * `application/problem+json` once a shutdown began, so load balancers

@@ -6,8 +6,11 @@
  */
 
 import { type App, markServed } from "../app/app.ts";
-import { oneOf } from "../internal/validate.ts";
-import { denoTransport } from "../transport/deno/transport.ts";
+import { bool, oneOf } from "../internal/validate.ts";
+import {
+  denoTransport,
+  RELOAD_NEEDS_REUSE_PORT,
+} from "../transport/deno/transport.ts";
 import { h1Transport } from "../transport/h1/mod.ts";
 import type { TransportFactory } from "../transport/types.ts";
 import type { ServeOptions, Server } from "./options.ts";
@@ -20,6 +23,7 @@ export type {
   ShutdownOptions,
   ShutdownReport,
   TlsOptions,
+  TlsPair,
 } from "./options.ts";
 
 const TRANSPORTS: Record<"deno" | "h1", TransportFactory> = {
@@ -71,8 +75,18 @@ export function serve<S extends object>(
     "h1",
   ]);
   const tls = options.tls === undefined ? undefined : readTls(options.tls);
+  const reusePort = bool("reusePort", options.reusePort ?? false);
+  if (name === "deno" && options.tls?.watch === true && !reusePort) {
+    throw new TypeError(`Option tls.watch: ${RELOAD_NEEDS_REUSE_PORT}`);
+  }
   markServed(app as App<object>);
-  const transport = TRANSPORTS[name](app, { hostname, port, tls, h1: options });
+  const transport = TRANSPORTS[name](app, {
+    hostname,
+    port,
+    tls,
+    reusePort,
+    h1: options,
+  });
   let server: RunningServer;
   try {
     server = new RunningServer(app as App<object>, transport, options);

@@ -8,9 +8,15 @@
 
 import { type App, shutdownReason } from "../app/app.ts";
 import { problem } from "../http/errors.ts";
-import { nonNegativeInt } from "../internal/validate.ts";
+import { bool, nonNegativeInt } from "../internal/validate.ts";
 import type { Transport } from "../transport/types.ts";
-import type { ServeOptions, Server, ShutdownReport } from "./options.ts";
+import type {
+  ServeOptions,
+  Server,
+  ShutdownReport,
+  TlsOptions,
+} from "./options.ts";
+import { TlsReloader } from "./tls_reload.ts";
 
 /**
  * After the App has aborted what was left, how long the transport gets to
@@ -44,7 +50,14 @@ export class RunningServer implements Server {
   #reject!: (error: unknown) => void;
   #forceRequested = false;
   #forceWaiters: (() => void)[] = [];
+  #reloader: TlsReloader | null = null;
 
+  /**
+   * Drives `transport` serving `app`; watches the certificate files when
+   * `options.tls.watch` is set.
+   *
+   * @throws {TypeError} naming the option when one is invalid.
+   */
   constructor(app: App<object>, transport: Transport, options: ServeOptions) {
     this.#app = app;
     this.#transport = transport;
@@ -61,6 +74,12 @@ export class RunningServer implements Server {
       this.#resolve = resolve;
       this.#reject = reject;
     });
+    if (options.tls !== undefined) {
+      this.#reloader = new TlsReloader(transport, app.metrics, options.tls);
+      if (bool("tls.watch", options.tls.watch ?? false)) {
+        this.#reloader.watch();
+      }
+    }
     this.#signals = options.shutdown?.signals ?? defaultSignals();
     for (const sig of this.#signals) {
       Deno.addSignalListener(sig, this.#onSignal);
@@ -73,6 +92,13 @@ export class RunningServer implements Server {
 
   get draining(): boolean {
     return this.#draining;
+  }
+
+  reloadTls(tls?: TlsOptions): Promise<void> {
+    if (this.#reloader === null) {
+      return Promise.reject(new Error("The server does not use TLS"));
+    }
+    return this.#reloader.reload(tls);
   }
 
   health(): () => Response {
@@ -142,6 +168,7 @@ export class RunningServer implements Server {
     const app = this.#app;
     const completedBefore = app.completed;
     const abortedBefore = app.aborted;
+    this.#reloader?.close();
     try {
       this.#options.onShutdown?.({ graceMs });
     } catch { /* a failing hook must not stop the shutdown */ }

@@ -15,6 +15,16 @@ export interface RemoteAddr {
   port: number;
 }
 
+/** What the TLS handshake of a connection negotiated (`ctx.tls`). */
+export interface TlsInfo {
+  /** The protocol version: `"TLSv1.2"` or `"TLSv1.3"`. */
+  readonly version: string;
+  /** The ALPN protocol agreed, e.g. `"http/1.1"`; null when none was. */
+  readonly alpnProtocol: string | null;
+  /** The server name the client asked for (SNI); null when it sent none. */
+  readonly serverName: string | null;
+}
+
 /**
  * What a transport tells the App about a request besides the request itself.
  * Compatible with the second argument `Deno.serve` passes to its handler.
@@ -36,6 +46,8 @@ export interface RequestSource {
   readonly scheme: "http" | "https";
   /** Request target in origin form: path and optional query, e.g. `"/a?b=1"`. */
   readonly target: string;
+  /** What the connection's TLS handshake negotiated; null on plain TCP. */
+  readonly tls?: TlsInfo | null;
   /** Value of a header (lower-case `name`), several values joined by `", "`; null when absent. */
   header(name: string): string | null;
   /** All header fields; may be built on first access. */
@@ -106,7 +118,16 @@ export interface ConnectionMetrics {
    * it backs off and accepts again.
    */
   acceptFailed?(transport: string): void;
+  /**
+   * A TLS handshake ended: completed (`"ok"`), failed, timed out, or was
+   * refused because `maxTlsHandshakes` were in progress; `seconds` from
+   * accept to its end (0 for a refusal).
+   */
+  tlsHandshake?(result: TlsHandshakeResult, seconds: number): void;
 }
+
+/** How a TLS handshake ended (`palisade_tls_handshakes_total{result}`). */
+export type TlsHandshakeResult = "ok" | "failed" | "timeout" | "refused";
 
 /**
  * The surface of an App that transports and `serve()` use. `App` implements it.

@@ -15,6 +15,11 @@ export interface TlsPem {
   cert: string;
   /** Private key, PEM. */
   key: string;
+  /**
+   * Certificates per server name (SNI), `*.example.com` for a wildcard one
+   * label deep; the h1 transport only.
+   */
+  sni?: Record<string, { cert: string; key: string }>;
 }
 
 /** What `serve()` tells a transport when starting it. */
@@ -25,6 +30,8 @@ export interface TransportOptions {
   port: number;
   /** TLS certificate and key; undefined for plain TCP. */
   tls: TlsPem | undefined;
+  /** Set `SO_REUSEPORT`; see `ServeOptions.reusePort`. */
+  reusePort?: boolean;
   /** Options of the h1 transport; ignored by the others. */
   h1?: H1Options;
 }
@@ -55,6 +62,12 @@ export interface Transport {
   close(): Promise<void>;
   /** Resolves when the listener and every connection are closed; never rejects. */
   readonly finished: Promise<void>;
+  /**
+   * Makes new TLS handshakes use `tls`; connections already set up keep
+   * their session. Rejects, with the old certificate still in force, when
+   * the pair is invalid or the transport is not serving TLS.
+   */
+  reloadTls(tls: TlsPem): Promise<void>;
 }
 
 /** Starts a transport serving `app`. */

@@ -125,7 +125,7 @@ Deno.test("tls: missing files and half-given options are refused before listenin
       }),
     (e: unknown) =>
       e instanceof Error &&
-      e.message === 'Cannot read TLS certFile "/nonexistent/cert.pem"',
+      e.message === 'Cannot read tls.certFile "/nonexistent/cert.pem"',
   );
   assert.throws(
     // @ts-expect-error: key is missing

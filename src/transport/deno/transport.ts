@@ -26,12 +26,29 @@
  *   This transport logs it, counts it in `palisade_accept_errors_total`,
  *   and serves again on the same address after a backoff (5 ms doubling to
  *   1 s, as Go's accept loop), so service returns when descriptors free up.
+ * - `Deno.serve` takes one certificate, at start. A TLS reload (which
+ *   needs `reusePort: true`, and for TLS Deno's `--unstable-net` flag)
+ *   starts a second `Deno.serve` on the same port with the new
+ *   certificate, then shuts the old one down gracefully: its busy
+ *   connections finish their response, its idle keep-alive connections are
+ *   closed (clients reconnect and get the new certificate), HTTP/2
+ *   connections get GOAWAY. The cost: connections still in the old
+ *   listener's backlog are reset, and ones it accepted whose request had
+ *   not arrived are closed, so a client connecting at that moment may see
+ *   a reset (the h1 transport swaps the certificate without a new
+ *   listener).
  *
  * @module
  */
 
+import { secureContext } from "../certificates.ts";
 import type { Servable, ServeInfo } from "../contract.ts";
-import type { Transport, TransportOptions } from "../types.ts";
+import type { TlsPem, Transport, TransportOptions } from "../types.ts";
+
+/** Why a TLS reload of this transport was refused. */
+export const RELOAD_NEEDS_REUSE_PORT =
+  "Reloading TLS on the deno transport needs the reusePort: true option " +
+  "(with Deno's --unstable-net flag): a new Deno.serve takes over the port";
 
 /** First and longest pause before serving again after an unexpected end, in ms. */
 const BACKOFF_MIN_MS = 5;
@@ -71,15 +88,26 @@ class DenoTransport implements Transport {
   #shutdownCalled = false;
   #stopping = false;
   #server!: Deno.HttpServer<Deno.NetAddr>;
+  /** Servers replaced by a TLS reload, finishing their connections. */
+  #retired = new Set<Deno.HttpServer<Deno.NetAddr>>();
+  #tls: TlsPem | undefined;
   #abort!: AbortController;
   #boundAt = 0;
   #backoff = BACKOFF_MIN_MS;
   #restart: ReturnType<typeof setTimeout> | undefined;
   #resolve!: () => void;
+  /** The current server (or its restart) ended during a stop. */
+  #currentDone = false;
 
   constructor(app: Servable, options: TransportOptions) {
+    if (options.tls?.sni !== undefined) {
+      throw new TypeError(
+        "Option tls.sni needs the h1 transport: Deno.serve takes one certificate",
+      );
+    }
     this.#app = app;
     this.#options = options;
+    this.#tls = options.tls;
     const fetch = app.fetch.bind(app);
     this.#handler = (req, info) => {
       const res = fetch(req, info);
@@ -101,18 +129,17 @@ class DenoTransport implements Transport {
   #serve(port: number): void {
     const abort = new AbortController();
     const o = this.#options;
+    const tls = this.#tls;
     const base = {
       hostname: o.hostname,
       port,
+      reusePort: o.reusePort === true,
       signal: abort.signal,
       onListen() {},
     };
-    const server = o.tls === undefined
+    const server = tls === undefined
       ? Deno.serve(base, this.#handler)
-      : Deno.serve(
-        { ...base, cert: o.tls.cert, key: o.tls.key },
-        this.#handler,
-      );
+      : Deno.serve({ ...base, cert: tls.cert, key: tls.key }, this.#handler);
     this.#abort = abort;
     this.#server = server;
     this.#boundAt = performance.now();
@@ -122,11 +149,61 @@ class DenoTransport implements Transport {
     );
   }
 
+  /**
+   * Serves with `tls` from now on: a new server on the same port, then a
+   * graceful shutdown of the old one (see the module doc).
+   */
+  reloadTls(tls: TlsPem): Promise<void> {
+    if (this.#tls === undefined) {
+      return Promise.reject(new Error("The server does not use TLS"));
+    }
+    if (tls.sni !== undefined) {
+      return Promise.reject(
+        new TypeError(
+          "Option tls.sni needs the h1 transport: Deno.serve takes one certificate",
+        ),
+      );
+    }
+    if (this.#options.reusePort !== true) {
+      return Promise.reject(new Error(RELOAD_NEEDS_REUSE_PORT));
+    }
+    if (this.#stopping) {
+      return Promise.reject(new Error("The server is shutting down"));
+    }
+    try {
+      secureContext(tls); // refuse a bad pair before anything changes
+    } catch (e) {
+      return Promise.reject(
+        new Error(`The TLS certificate is invalid: ${(e as Error).message}`, {
+          cause: e,
+        }),
+      );
+    }
+    const previous = this.#tls;
+    const old = this.#restart === undefined ? this.#server : null;
+    this.#tls = tls;
+    try {
+      if (old !== null) this.#serve(this.addr.port);
+    } catch (e) {
+      this.#tls = previous;
+      return Promise.reject(e);
+    }
+    if (old !== null) {
+      this.#retired.add(old);
+      old.shutdown().catch(() => {});
+    }
+    return Promise.resolve();
+  }
+
   /** `server` ended: expected after a stop, else served again after a backoff. */
   #ended(server: Deno.HttpServer<Deno.NetAddr>, error: unknown): void {
+    if (this.#retired.delete(server)) {
+      this.#maybeFinished();
+      return;
+    }
     if (server !== this.#server) return;
     if (this.#stopping) {
-      this.#resolve();
+      this.#currentEnded();
       return;
     }
     if (performance.now() - this.#boundAt >= HEALTHY_MS) {
@@ -147,7 +224,7 @@ class DenoTransport implements Transport {
     this.#restart = setTimeout(() => {
       this.#restart = undefined;
       if (this.#stopping) {
-        this.#resolve();
+        this.#currentEnded();
         return;
       }
       try {
@@ -158,6 +235,15 @@ class DenoTransport implements Transport {
     }, delay);
   }
 
+  #currentEnded(): void {
+    this.#currentDone = true;
+    this.#maybeFinished();
+  }
+
+  #maybeFinished(): void {
+    if (this.#currentDone && this.#retired.size === 0) this.#resolve();
+  }
+
   stopAccepting(): void {
     if (this.#shutdownCalled) return;
     this.#draining = true;
@@ -166,7 +252,7 @@ class DenoTransport implements Transport {
     if (this.#restart !== undefined) {
       clearTimeout(this.#restart);
       this.#restart = undefined;
-      this.#resolve(); // no server is running
+      this.#currentEnded(); // no server is running
       return;
     }
     // Not awaited: it resolves only when every connection is closed, which
@@ -180,7 +266,7 @@ class DenoTransport implements Transport {
     if (this.#restart !== undefined) {
       clearTimeout(this.#restart);
       this.#restart = undefined;
-      this.#resolve();
+      this.#currentEnded();
     }
     // Aborting the signal after shutdown() crashes Deno (BadResource); only
     // a server that never started a graceful shutdown can be cut off.

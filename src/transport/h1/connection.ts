@@ -18,8 +18,11 @@ import type { RejectReason } from "../../http/limits.ts";
 import type {
   RejectedRequest,
   ServeInfo,
+  TlsHandshakeResult,
+  TlsInfo,
   UpgradedSocket,
 } from "../contract.ts";
+import type { Conn, TlsConn } from "./conn.ts";
 import { Input } from "./input.ts";
 import {
   ParseError,
@@ -29,6 +32,7 @@ import {
 import { readProxyHeader } from "./proxy_protocol.ts";
 import { RequestBody } from "./request_body.ts";
 import {
+  newWriteInfo,
   problemBytes,
   type Sink,
   upgradeHead,
@@ -77,7 +81,11 @@ export class H1Connection implements Timed, Sink {
   /** Epoch ms of the current deadline; 0 = none. Read by the sweeper. */
   deadline = 0;
   #timeout: Timeout = "none";
-  #conn: Deno.Conn;
+  #conn: Conn;
+  /** What the TLS handshake negotiated; null on plain TCP or before it. */
+  #tls: TlsInfo | null = null;
+  /** When the running TLS handshake started (a place under maxTlsHandshakes); -1: none. */
+  #handshakeAt = -1;
   #state: ListenerState;
   #onClose: (c: H1Connection) => void;
   #parser: RequestParser;
@@ -91,20 +99,11 @@ export class H1Connection implements Timed, Sink {
   #count = 0;
   /** No byte was fed to the parser since its last head (or ever). */
   #pristine = true;
-  #writeInfo: WriteInfo = {
-    head: false,
-    version: 1,
-    keepAlive: true,
-    now: 0,
-    buffer: null,
-    extra: "",
-    declaredLength: null,
-    closeAsked: false,
-  };
+  #writeInfo: WriteInfo = newWriteInfo();
 
   /** Wraps an accepted connection; `onClose` runs once when it closes. */
   constructor(
-    conn: Deno.Conn,
+    conn: Conn,
     state: ListenerState,
     onClose: (c: H1Connection) => void,
   ) {
@@ -115,11 +114,9 @@ export class H1Connection implements Timed, Sink {
       new RequestParser(state.settings.limits);
     this.#info = { remoteAddr: conn.remoteAddr as Deno.NetAddr };
     this.#input = new Input(conn, state.spare, () => this.#onEof());
-    const parser = this.#parser;
-    const input = this.#input;
     this.#body = new RequestBody({
-      input,
-      parser,
+      input: this.#input,
+      parser: this.#parser,
       armBody: () => this.#arm("body", state.settings.bodyTimeoutMs),
       disarm: () => this.#disarm(),
       write: (bytes) => this.write(bytes),
@@ -179,12 +176,7 @@ export class H1Connection implements Timed, Sink {
 
         // Hand it to the App.
         this.#count++;
-        const src = new H1Source(
-          head,
-          body,
-          state.tls ? "https" : "http",
-          state.localHost,
-        );
+        const src = new H1Source(head, body, this.#tls, state.localHost);
         this.#src = src;
         body.begin(src);
         let res: Response;
@@ -295,6 +287,7 @@ export class H1Connection implements Timed, Sink {
     const settings = this.#state.settings;
     switch (kind) {
       case "handshake":
+        this.#handshakeEnded("timeout");
         this.#reject(
           "tls_handshake",
           408,
@@ -348,32 +341,42 @@ export class H1Connection implements Timed, Sink {
     const state = this.#state;
     const settings = state.settings;
     if (state.tls) {
+      this.#handshakeAt = performance.now();
       this.#arm("handshake", settings.tlsHandshakeTimeoutMs);
       try {
-        await (this.#conn as Deno.TlsConn).handshake();
-      } catch {
-        if (!this.#closed) {
-          this.#reject("tls_handshake", 400, "TLS handshake failed");
+        this.#tls = await (this.#conn as TlsConn).handshake();
+        this.#handshakeEnded("ok");
+      } catch (e) {
+        if (this.#handshakeAt !== -1) {
+          this.#handshakeEnded("failed");
+          this.#reject(
+            "tls_handshake",
+            400,
+            `TLS handshake failed: ${(e as Error).message}`,
+          );
         }
         return false;
       }
       if (this.#closed) return false;
     }
     this.#arm("header", settings.headerTimeoutMs);
-    if (settings.proxyProtocol) return await this.#readProxyHeader();
-    return true;
-  }
-
-  async #readProxyHeader(): Promise<boolean> {
+    if (!settings.proxyProtocol) return true;
     try {
       const client = await readProxyHeader(this.#input);
-      if (client === false) return false;
-      if (client !== null) this.#info = { remoteAddr: client };
-      return true;
+      if (client) this.#info = { remoteAddr: client };
+      return client !== false;
     } catch (e) {
       this.#reject("bad_request", 400, (e as Error).message);
       return false;
     }
+  }
+
+  /** Reports the end of the TLS handshake to the listener, once. */
+  #handshakeEnded(result: TlsHandshakeResult): void {
+    if (this.#handshakeAt === -1) return;
+    const seconds = (performance.now() - this.#handshakeAt) / 1000;
+    this.#handshakeAt = -1;
+    this.#state.handshakeEnded(result, seconds);
   }
 
   /**
@@ -433,19 +436,14 @@ export class H1Connection implements Timed, Sink {
   async #refuse(e: unknown): Promise<void> {
     if (!(e instanceof ParseError)) throw e;
     const id = this.#reject(e.reason, e.status, e.message);
-    try {
-      await this.write(problemBytes(e.status, e.message, id));
-    } catch {
-      return;
-    }
-    await this.#linger();
+    const sent = await this.write(problemBytes(e.status, e.message, id))
+      .then(() => true, () => false);
+    if (sent) await this.#linger();
   }
 
   /** Writes `bytes` then closes; used from the sweeper. */
   async #sendAndClose(bytes: Uint8Array): Promise<void> {
-    try {
-      await this.write(bytes);
-    } catch { /* the client is gone */ }
+    await this.write(bytes).catch(() => {}); // the client may be gone
     this.#close();
   }
 
@@ -462,14 +460,14 @@ export class H1Connection implements Timed, Sink {
    */
   #reject(reason: RejectReason, status: number, detail: string): string {
     const src = this.#src;
-    const request: RejectedRequest = src === null
-      ? { remote: this.#info.remoteAddr as Deno.NetAddr }
-      : {
-        remote: this.#info.remoteAddr as Deno.NetAddr,
-        method: src.method,
-        target: src.target,
-        userAgent: src.header("user-agent"),
-      };
+    const request: RejectedRequest = {
+      remote: this.#info.remoteAddr as Deno.NetAddr,
+    };
+    if (src !== null) {
+      request.method = src.method;
+      request.target = src.target;
+      request.userAgent = src.header("user-agent");
+    }
     let id: string | undefined;
     try {
       id = this.#state.app.reject?.(reason, status, detail, request);
@@ -483,6 +481,7 @@ export class H1Connection implements Timed, Sink {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#handshakeEnded("failed"); // closed mid-handshake by a shutdown
     this.#disarm();
     this.#input.close();
     this.#state.sweeper.delete(this);

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { Conn } from "./conn.ts";
 const READ_SIZE = 4 * 1024;
 const BODY_READ_SIZE = 64 * 1024;
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -29,7 +30,7 @@ export class Input {
   eof = false;
   /** The buffer is in use by someone else: the next read takes a new one. */
   lent = true;
-  #conn: Deno.Conn;
+  #conn: Conn;
   #pool: BufferPool;
   #buf: Uint8Array = EMPTY;
   #reading: Promise<boolean> | null = null;
@@ -37,7 +38,7 @@ export class Input {
   #closed = false;
 
   /** `onEof` runs once when the peer is gone. */
-  constructor(conn: Deno.Conn, pool: BufferPool, onEof: () => void) {
+  constructor(conn: Conn, pool: BufferPool, onEof: () => void) {
     this.#conn = conn;
     this.#pool = pool;
     this.#onEof = onEof;

@@ -6,9 +6,12 @@
  */
 
 import type { RejectReason } from "../../http/limits.ts";
+import { Certificates } from "../certificates.ts";
 import type { ConnectionMetrics } from "../contract.ts";
-import type { Transport } from "../types.ts";
+import type { TlsPem, Transport } from "../types.ts";
+import type { Conn } from "./conn.ts";
 import { H1Connection } from "./connection.ts";
+import { NodeTlsConn } from "./tls_conn.ts";
 import type { H1App, ListenerState } from "./listener_state.ts";
 import type { H1Settings } from "./options.ts";
 import { Sweeper, tickFor } from "./sweeper.ts";
@@ -20,7 +23,9 @@ export interface ListenAddress {
   /** Port to bind; 0 picks one. */
   port: number;
   /** TLS material; undefined for plain TCP. */
-  tls: { cert: string; key: string } | undefined;
+  tls: TlsPem | undefined;
+  /** Set `SO_REUSEPORT` (needs `--unstable-net`). */
+  reusePort?: boolean;
 }
 
 /** First and longest pause after a failed `accept()`, in ms (as Go's). */
@@ -47,6 +52,10 @@ export class H1Listener implements Transport {
   /** Resolves when the listener and every connection are closed. */
   readonly finished: Promise<void>;
   #listener: Deno.Listener;
+  /** The certificates of a TLS listener; null for plain TCP. */
+  #certificates: Certificates | null;
+  /** TLS handshakes in progress. */
+  #handshakes = 0;
   #app: H1App;
   #metrics: ConnectionMetrics | undefined;
   #state: ListenerState;
@@ -68,8 +77,8 @@ export class H1Listener implements Transport {
   /**
    * Binds and starts accepting.
    *
-   * @throws whatever `Deno.listen` / `Deno.listenTls` throw (address in use,
-   * permission denied, bad certificate).
+   * @throws whatever `Deno.listen` throws (address in use, permission
+   * denied); an `Error` when a TLS certificate or key is invalid.
    */
   constructor(
     app: H1App,
@@ -80,15 +89,12 @@ export class H1Listener implements Transport {
     this.#app = app;
     this.#metrics = metrics;
     const tls = address.tls;
-    this.#listener = tls === undefined
-      ? Deno.listen({ hostname: address.hostname, port: address.port })
-      : Deno.listenTls({
-        hostname: address.hostname,
-        port: address.port,
-        cert: tls.cert,
-        key: tls.key,
-        alpnProtocols: ["http/1.1"],
-      });
+    this.#certificates = tls === undefined ? null : new Certificates(tls);
+    this.#listener = Deno.listen({
+      hostname: address.hostname,
+      port: address.port,
+      ...(address.reusePort === true ? { reusePort: true } : {}),
+    });
     this.addr = this.#listener.addr as Deno.NetAddr;
     const host = this.addr.hostname.includes(":")
       ? `[${this.addr.hostname}]`
@@ -103,6 +109,10 @@ export class H1Listener implements Transport {
         settings.tlsHandshakeTimeoutMs,
       ])),
       tls: tls !== undefined,
+      handshakeEnded: (result, seconds) => {
+        this.#handshakes--;
+        this.#metrics?.tlsHandshake?.(result, seconds);
+      },
       idHeader: settings.idHeader,
       localHost: `${host}:${this.addr.port}`,
       draining: false,
@@ -115,6 +125,21 @@ export class H1Listener implements Transport {
   /** True from {@linkcode H1Listener.stopAccepting} on. */
   get draining(): boolean {
     return this.#state.draining;
+  }
+
+  /**
+   * Makes new TLS handshakes use `tls`; connections already set up keep
+   * their session.
+   *
+   * @throws {Error} when a certificate or key is invalid (the old ones stay
+   * in force), or when the listener is not TLS.
+   */
+  reloadTls(tls: TlsPem): Promise<void> {
+    if (this.#certificates === null) {
+      return Promise.reject(new Error("The server does not use TLS"));
+    }
+    this.#certificates.replace(tls);
+    return Promise.resolve();
   }
 
   /** Number of open connections. */
@@ -151,7 +176,8 @@ export class H1Listener implements Transport {
 
   async #acceptLoop(): Promise<void> {
     const listener = this.#listener;
-    const max = this.#state.settings.maxConnections;
+    const { maxConnections: max, maxTlsHandshakes } = this.#state.settings;
+    const certificates = this.#certificates;
     let backoff = 0;
     while (this.#listening) {
       let conn: Deno.Conn;
@@ -171,7 +197,17 @@ export class H1Listener implements Transport {
         close(conn);
         break;
       }
-      if (this.#shedNext || this.#conns.size >= max) {
+      if (certificates !== null && this.#handshakes >= maxTlsHandshakes) {
+        close(conn);
+        this.#metrics?.tlsHandshake?.("refused", 0);
+        this.#reject(
+          "connection_limit",
+          503,
+          `Connection refused: the maxTlsHandshakes limit of ${maxTlsHandshakes} is reached`,
+        );
+        continue;
+      }
+      if (this.#shedNext || this.#conns.size - this.#handshakes >= max) {
         close(conn);
         const shed = this.#shedNext;
         if (shed) {
@@ -195,7 +231,12 @@ export class H1Listener implements Transport {
           tcp.setNoDelay(true);
         } catch { /* the socket is gone already */ }
       }
-      const c = new H1Connection(conn, this.#state, this.#onClose);
+      if (certificates !== null) this.#handshakes++;
+      const c = new H1Connection(
+        certificates === null ? conn : new NodeTlsConn(conn, certificates),
+        this.#state,
+        this.#onClose,
+      );
       this.#conns.add(c);
       this.#metrics?.connectionOpened();
       c.run();
@@ -253,7 +294,7 @@ function openReserve(): Deno.Listener | null {
   }
 }
 
-function close(conn: Deno.Conn): void {
+function close(conn: Conn): void {
   try {
     conn.close();
   } catch { /* already closed */ }

@@ -7,7 +7,11 @@
  */
 
 import type { RejectReason } from "../../http/limits.ts";
-import type { RejectedRequest, ServeInfo } from "../contract.ts";
+import type {
+  RejectedRequest,
+  ServeInfo,
+  TlsHandshakeResult,
+} from "../contract.ts";
 import type { H1Settings } from "./options.ts";
 import type { RequestParser } from "./parser/parser.ts";
 import type { H1Source } from "./source.ts";
@@ -39,6 +43,11 @@ export interface ListenerState {
   readonly sweeper: Sweeper;
   /** Whether connections are TLS (`handshake()` first; `https` URLs). */
   readonly tls: boolean;
+  /**
+   * A connection's TLS handshake ended (called once per TLS connection):
+   * frees its place under `maxTlsHandshakes` and counts it.
+   */
+  handshakeEnded(result: TlsHandshakeResult, seconds: number): void;
   /** The App's request-id header, lower case; false when ids are off. */
   readonly idHeader: string | false;
   /** `host:port` of the listener, for requests without `Host` (HTTP/1.0). */

@@ -51,6 +51,18 @@ export interface H1Options {
    */
   tlsHandshakeTimeoutMs?: number;
   /**
+   * Most TLS handshakes in progress at once. A connection arriving while
+   * that many are running is closed at once (reason `connection_limit`,
+   * counted in `palisade_tls_handshakes_total{result="refused"}`), so
+   * clients that open connections and never finish the handshake cannot
+   * hold every descriptor; connections in handshake do not count against
+   * `maxConnections`, so the process holds at most `maxConnections +
+   * maxTlsHandshakes` client sockets. Ignored without `tls`.
+   *
+   * @default {256}
+   */
+  maxTlsHandshakes?: number;
+  /**
    * Most open connections. A connection over the cap is accepted and closed
    * at once (reason `connection_limit`), so the backlog never fills with
    * clients that will wait forever. Keep it below the process's file
@@ -102,6 +114,8 @@ export interface H1Settings {
   readonly tlsHandshakeTimeoutMs: number;
   /** See {@linkcode H1Options.maxConnections}. */
   readonly maxConnections: number;
+  /** See {@linkcode H1Options.maxTlsHandshakes}. */
+  readonly maxTlsHandshakes: number;
   /** See {@linkcode H1Options.maxRequestsPerConnection}; 0 = unlimited. */
   readonly maxRequests: number;
   /** See {@linkcode H1Options.proxyProtocol}. */
@@ -118,6 +132,7 @@ export const H1_DEFAULTS: Readonly<
   bodyTimeoutMs: 30_000,
   idleTimeoutMs: 5_000,
   tlsHandshakeTimeoutMs: 10_000,
+  maxTlsHandshakes: 256,
   maxConnections: 10_000,
   maxRequestsPerConnection: 1000,
 });
@@ -165,6 +180,10 @@ export function resolveH1Settings(
     tlsHandshakeTimeoutMs: nonNegativeInt(
       "tlsHandshakeTimeoutMs",
       o.tlsHandshakeTimeoutMs ?? H1_DEFAULTS.tlsHandshakeTimeoutMs,
+    ),
+    maxTlsHandshakes: positiveInt(
+      "maxTlsHandshakes",
+      o.maxTlsHandshakes ?? H1_DEFAULTS.maxTlsHandshakes,
     ),
     maxConnections: positiveInt(
       "maxConnections",

@@ -7,7 +7,7 @@
  */
 
 import type { RequestHead } from "./parser/parser.ts";
-import type { RequestSource, UpgradedSocket } from "../contract.ts";
+import type { RequestSource, TlsInfo, UpgradedSocket } from "../contract.ts";
 
 /** Where an {@linkcode H1Source} pulls its body from: its connection. */
 export interface BodyPump {
@@ -26,7 +26,7 @@ export interface BodyPump {
  *
  * @example Usage
  * ```ts ignore
- * const src = new H1Source(parser.head!, connection, "http", "127.0.0.1:8000");
+ * const src = new H1Source(parser.head!, connection, null, "127.0.0.1:8000");
  * app.handle(src, info);
  * ```
  */
@@ -39,6 +39,8 @@ export class H1Source implements RequestSource {
   readonly head: RequestHead;
   /** `"https"` on TLS connections. */
   readonly scheme: "http" | "https";
+  /** What the connection's TLS handshake negotiated; null on plain TCP. */
+  readonly tls: TlsInfo | null;
   #pump: BodyPump;
   #fallbackHost: string;
   #headers: Headers | undefined;
@@ -50,21 +52,23 @@ export class H1Source implements RequestSource {
   onUpgrade: ((socket: UpgradedSocket) => void) | null = null;
 
   /**
-   * Wraps `head`; body bytes come from `pump`. `scheme` and `fallbackHost`
-   * (the listener's address) build the URL of {@linkcode H1Source.toRequest}
-   * when the request has no `Host` (HTTP/1.0).
+   * Wraps `head`; body bytes come from `pump`. `tls` (null on plain TCP)
+   * gives the scheme; it and `fallbackHost` (the listener's address) build
+   * the URL of {@linkcode H1Source.toRequest} when the request has no
+   * `Host` (HTTP/1.0).
    */
   constructor(
     head: RequestHead,
     pump: BodyPump,
-    scheme: "http" | "https",
+    tls: TlsInfo | null,
     fallbackHost: string,
   ) {
     this.head = head;
     this.method = head.method;
     this.target = head.target;
     this.#pump = pump;
-    this.scheme = scheme;
+    this.tls = tls;
+    this.scheme = tls === null ? "http" : "https";
     this.#fallbackHost = fallbackHost;
   }
 

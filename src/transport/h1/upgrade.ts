@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Conn } from "./conn.ts";
 import type { UpgradedSocket } from "../contract.ts";
 import type { Input } from "./input.ts";
 
@@ -17,7 +18,7 @@ import type { Input } from "./input.ts";
  * `maxBufferedBytes`).
  */
 export function upgradedSocket(
-  conn: Deno.Conn,
+  conn: Conn,
   input: Input,
   close: () => void,
   isClosed: () => boolean,

@@ -46,6 +46,20 @@ export interface WriteInfo {
   closeAsked: boolean;
 }
 
+/** A {@linkcode WriteInfo} for a connection to reuse for every response. */
+export function newWriteInfo(): WriteInfo {
+  return {
+    head: false,
+    version: 1,
+    keepAlive: true,
+    now: 0,
+    buffer: null,
+    extra: "",
+    declaredLength: null,
+    closeAsked: false,
+  };
+}
+
 const encoder = new TextEncoder();
 
 const STATUS_LINES: string[] = [];
