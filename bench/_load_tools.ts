@@ -5,7 +5,7 @@
  * @module
  */
 
-import { runTool } from "./_proc.ts";
+import { log, ROOT, runTool } from "./_proc.ts";
 
 /** The only host the harness ever sends traffic to. */
 export const HOST = "127.0.0.1";
@@ -226,4 +226,53 @@ export function postLua(body: string): string {
     `wrk.body = [==[${body}]==]`,
     "",
   ].join("\n");
+}
+
+/**
+ * The TLS certificate and key of the h2 scenario: the test fixtures, or a
+ * throwaway self-signed pair made with openssl in `tmp` when they are missing.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { tlsFiles } from "./_load_tools.ts";
+ * const { cert, key } = await tlsFiles("/tmp/x");
+ * ```
+ */
+export async function tlsFiles(
+  tmp: string,
+): Promise<{ cert: string; key: string }> {
+  const cert = `${ROOT}tests/fixtures/server_cert.pem`;
+  const key = `${ROOT}tests/fixtures/server_key.pem`;
+  try {
+    await Deno.stat(cert);
+    await Deno.stat(key);
+    return { cert, key };
+  } catch {
+    log("tests/fixtures certs missing: generating a throwaway cert");
+    const out = await new Deno.Command("openssl", {
+      args: [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        `${tmp}/key.pem`,
+        "-out",
+        `${tmp}/cert.pem`,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error("openssl failed to make a test cert");
+    return { cert: `${tmp}/cert.pem`, key: `${tmp}/key.pem` };
+  }
 }
