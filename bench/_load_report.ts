@@ -236,15 +236,20 @@ export function scenarioTable(
   return lines.join("\n");
 }
 
+/** Every server of `results` once: references first, then in row order. */
+function serverNames(results: ScenarioResult[]): string[] {
+  const refs = results.flatMap(([sc]) => ["raw", sc.reference]);
+  const names = new Set(results.flatMap(([, rows]) => rows.map((r) => r.name)));
+  return [...new Set([...refs.filter((n) => names.has(n)), ...names])];
+}
+
 /**
  * The matrix the closing note quotes: one row per server, one column per
  * scenario, server CPU per request as a ratio to the scenario's reference
  * (raw's absolute µs/req in its own row).
  */
 export function summaryMatrix(results: ScenarioResult[]): string {
-  const names = [
-    ...new Set(results.flatMap(([, rows]) => rows.map((r) => r.name))),
-  ];
+  const names = serverNames(results);
   const lines = [
     `| server | ${results.map(([s]) => s.name).join(" | ")} |`,
     `| --- | ${results.map(() => "---").join(" | ")} |`,
@@ -289,9 +294,7 @@ export function budgetTable(results: ScenarioResult[]): string {
  */
 export function stabilityMatrix(runs: ScenarioResult[][]): string {
   const first = runs[0];
-  const names = [
-    ...new Set(first.flatMap(([, rows]) => rows.map((r) => r.name))),
-  ].filter((n) => n !== "raw");
+  const names = serverNames(first).filter((n) => n !== "raw");
   const lines = [
     `| server | ${first.map(([s]) => s.name).join(" | ")} |`,
     `| --- | ${first.map(() => "---").join(" | ")} |`,
