@@ -37,6 +37,12 @@ export interface Row {
   skipped: string | null;
   rounds: (LoadResult | undefined)[];
   cpuUsPerReq: (number | undefined)[];
+  /** The server's CPU time over the round's wall time (1 = all of a core). */
+  serverShare: (number | undefined)[];
+  /** Other processes' time on the server's core over the round's wall time. */
+  othersShare: (number | undefined)[];
+  /** Hypervisor steal on the server's core over the round's wall time. */
+  stealShare: (number | undefined)[];
   peakRssKiB: number;
   failed: string | null;
 }
@@ -99,6 +105,7 @@ interface Summary {
   rssMiB: number;
   non2xx: number;
   errors: number;
+  core: string;
 }
 
 function summarize(row: Row): Summary {
@@ -113,6 +120,8 @@ function summarize(row: Row): Summary {
     rssMiB: row.peakRssKiB / 1024,
     non2xx: rounds.reduce((a, r) => a + r.non2xx, 0),
     errors: rounds.reduce((a, r) => a + r.errors, 0),
+    core: [row.serverShare, row.othersShare, row.stealShare]
+      .map((xs) => fmt(median(xs) * 100, 0)).join(" / "),
   };
 }
 
@@ -196,10 +205,10 @@ export function scenarioTable(
   const lines = [
     `### ${sc.name}: ${sc.title}`,
     "",
-    `${sc.load}; ${caption}. CPU ×${sc.reference}: median of per-round ratios.`,
+    `${sc.load}; ${caption}. CPU ×${sc.reference}: median of per-round ratios. Core 0 %: medians over rounds of the server's CPU, other processes' CPU and hypervisor steal on the server's core, per second of load (about 100 when the server is saturated); a row where others took much of the core is suspect.`,
     "",
-    `| server | req/s median (min–max) | ×raw | p99 ms | ×raw | CPU µs/req | ×${sc.reference} | peak RSS MiB | ×raw | non-2xx | errors | budget |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| server | req/s median (min–max) | ×raw | p99 ms | ×raw | CPU µs/req | ×${sc.reference} | core 0 % server / others / steal | peak RSS MiB | ×raw | non-2xx | errors | budget |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   const base = rows.find((r) => r.name === "raw");
   const b = base !== undefined && done(base) ? summarize(base) : null;
@@ -207,12 +216,14 @@ export function scenarioTable(
   const marks = verdicts(sc, rows);
   for (const row of rows) {
     if (row.skipped) {
-      lines.push(`| ${row.name} | skipped: ${cell(row.skipped)} |||||||||||`);
+      lines.push(`| ${row.name} | skipped: ${cell(row.skipped)} ||||||||||||`);
       continue;
     }
     if (!done(row)) {
       lines.push(
-        `| ${row.name} | failed: ${cell(row.failed ?? "no round")} |||||||||||`,
+        `| ${row.name} | failed: ${
+          cell(row.failed ?? "no round")
+        } ||||||||||||`,
       );
       continue;
     }
@@ -227,7 +238,7 @@ export function scenarioTable(
         ratioOf(s.rps, b?.rps ?? NaN)
       } | ${fmt(s.p99, 2)} | ${ratioOf(s.p99, b?.p99 ?? NaN)} | ${
         fmt(s.cpu, 1)
-      } | ${times(cpuRatio(row, ref))} | ${fmt(s.rssMiB, 1)} | ${
+      } | ${times(cpuRatio(row, ref))} | ${s.core} | ${fmt(s.rssMiB, 1)} | ${
         ratioOf(s.rssMiB, b?.rssMiB ?? NaN)
       } | ${s.non2xx} | ${s.errors} | ${budget} |`,
     );

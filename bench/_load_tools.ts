@@ -1,11 +1,12 @@
 /**
  * Runs the load generators (wrk for HTTP/1.1, h2load for HTTP/2) against
- * 127.0.0.1 and parses what they print into one {@linkcode LoadResult}.
+ * 127.0.0.1 and parses what they print into one {@linkcode LoadResult};
+ * reads a core's time from `/proc/stat` to tell how much else ran on it.
  *
  * @module
  */
 
-import { log, ROOT, runTool } from "./_proc.ts";
+import { log, readProc, ROOT, runTool } from "./_proc.ts";
 
 /** The only host the harness ever sends traffic to. */
 export const HOST = "127.0.0.1";
@@ -275,4 +276,31 @@ export async function tlsFiles(
     if (!out.success) throw new Error("openssl failed to make a test cert");
     return { cert: `${tmp}/cert.pem`, key: `${tmp}/key.pem` };
   }
+}
+
+/** Clock ticks a core spent, from `/proc/stat`. */
+export interface CoreTicks {
+  /** user + nice + system: processes (any) running on the core. */
+  used: number;
+  /** Time the hypervisor ran something else instead of this VM's core. */
+  steal: number;
+}
+
+/**
+ * Reads the time core `core` has spent since boot. The harness subtracts
+ * the server's own ticks from `used` across a round to see how much of its
+ * core other processes took.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { coreTicks } from "./_load_tools.ts";
+ * const { used, steal } = await coreTicks(0);
+ * ```
+ */
+export async function coreTicks(core: number): Promise<CoreTicks> {
+  const stat = await readProc("/proc/stat");
+  const line = stat.match(new RegExp(`^cpu${core} (.*)$`, "m"));
+  if (!line) throw new Error(`No cpu${core} line in /proc/stat`);
+  const f = line[1].trim().split(/\s+/).map(Number);
+  return { used: f[0] + f[1] + f[2], steal: f[7] ?? 0 };
 }

@@ -40,7 +40,7 @@ import {
   sleep,
   startServer,
 } from "./_proc.ts";
-import { describeLoad, runLoad, tlsFiles } from "./_load_tools.ts";
+import { coreTicks, describeLoad, runLoad, tlsFiles } from "./_load_tools.ts";
 import { serverList, SERVERS } from "./_servers.ts";
 import { PRESETS, type Scenario, SCENARIOS } from "./_scenarios.ts";
 import {
@@ -195,6 +195,9 @@ async function runScenario(
     skipped: null,
     rounds: [],
     cpuUsPerReq: [],
+    serverShare: [],
+    othersShare: [],
+    stealShare: [],
     peakRssKiB: NaN,
     failed: null,
   }));
@@ -246,6 +249,7 @@ async function runScenario(
         if (row.failed) continue;
         const p = procs.get(row.name)!;
         try {
+          const core0 = pin.server.length ? await coreTicks(0) : null;
           const before = await cpuTicks(p.pid);
           const res = await load(p, opts.duration);
           await sleep(SETTLE_MS);
@@ -255,6 +259,14 @@ async function runScenario(
             : NaN;
           row.rounds[round - 1] = res;
           row.cpuUsPerReq[round - 1] = cpu;
+          const ticks = opts.duration * hz;
+          row.serverShare[round - 1] = (after - before) / ticks;
+          if (core0 !== null) {
+            const now = await coreTicks(0);
+            row.othersShare[round - 1] =
+              Math.max(0, now.used - core0.used - (after - before)) / ticks;
+            row.stealShare[round - 1] = (now.steal - core0.steal) / ticks;
+          }
           log(
             `[${sc.name}] round ${round}/${opts.rounds} ${row.name}: ${
               res.rps.toFixed(0)
