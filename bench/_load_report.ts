@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { LoadResult } from "./_load_tools.ts";
+import { DISTURBED, type LoadResult } from "./_load_tools.ts";
 
 /** What the report needs to know of a scenario. */
 export interface ScenarioInfo {
@@ -170,6 +170,8 @@ interface Verdict {
   against: string;
   ratio: number;
   ok: boolean | null;
+  /** Other processes took over DISTURBED of core 0 in a median round of either row. */
+  disturbed: boolean;
 }
 
 function verdicts(sc: ScenarioInfo, rows: Row[]): Verdict[] {
@@ -178,19 +180,23 @@ function verdicts(sc: ScenarioInfo, rows: Row[]): Verdict[] {
     const against = budget.against === "reference"
       ? sc.reference
       : budget.against;
-    const ratio = cpuRatio(
-      rows.find((r) => r.name === budget.server),
-      rows.find((r) => r.name === against),
+    const pair = [budget.server, against].map((n) =>
+      rows.find((r) => r.name === n)
     );
+    const ratio = cpuRatio(pair[0], pair[1]);
     const ok = Number.isFinite(ratio)
       ? (budget.strict ? ratio < budget.max : ratio <= budget.max)
       : null;
-    return { budget, against, ratio, ok };
+    const disturbed = pair.some((r) =>
+      r !== undefined && median(r.othersShare) > DISTURBED
+    );
+    return { budget, against, ratio, ok, disturbed };
   });
 }
 
-function mark(ok: boolean | null): string {
-  return ok === null ? "not measured" : ok ? "pass" : "**FAIL**";
+function mark(v: Verdict): string {
+  const verdict = v.ok === null ? "not measured" : v.ok ? "pass" : "**FAIL**";
+  return v.disturbed ? `${verdict} (disturbed: rerun)` : verdict;
 }
 
 /**
@@ -229,7 +235,7 @@ export function scenarioTable(
     }
     const s = summarize(row);
     const budget = marks.filter((v) => v.budget.server === row.name)
-      .map((v) => `${v.budget.label}: ${times(v.ratio)} ${mark(v.ok)}`)
+      .map((v) => `${v.budget.label}: ${times(v.ratio)} ${mark(v)}`)
       .join("; ");
     lines.push(
       `| ${row.name}${row.failed ? " (failed part-way)" : ""} | ${
@@ -292,7 +298,7 @@ export function budgetTable(results: ScenarioResult[]): string {
       lines.push(
         `| ${sc.name} | ${v.budget.label} (${v.budget.server} ÷ ${v.against}) | ${
           times(v.ratio)
-        } | ${mark(v.ok)} |`,
+        } | ${mark(v)} |`,
       );
     }
   }

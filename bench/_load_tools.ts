@@ -6,7 +6,7 @@
  * @module
  */
 
-import { log, readProc, ROOT, runTool } from "./_proc.ts";
+import { cpuTicks, log, readProc, ROOT, runTool, sleep } from "./_proc.ts";
 
 /** The only host the harness ever sends traffic to. */
 export const HOST = "127.0.0.1";
@@ -303,4 +303,61 @@ export async function coreTicks(core: number): Promise<CoreTicks> {
   if (!line) throw new Error(`No cpu${core} line in /proc/stat`);
   const f = line[1].trim().split(/\s+/).map(Number);
   return { used: f[0] + f[1] + f[2], steal: f[7] ?? 0 };
+}
+
+/**
+ * Pause after each load pass before reading the server's CPU time, so work
+ * the server defers past the last response (GC, idle tasks) is counted in
+ * its own round, not lost or billed to nobody.
+ */
+export const SETTLE_MS = 250;
+
+/**
+ * Share of core 0 taken by other processes above which a round is measured
+ * again (up to `--retries` times): their work evicts the server's caches and
+ * starves it, which moves its CPU per request.
+ */
+export const DISTURBED = 0.1;
+
+/** One measured load pass. */
+export interface Measurement {
+  res: LoadResult;
+  cpu: number;
+  server: number;
+  others: number;
+  steal: number;
+}
+
+/**
+ * Runs `load` and measures the CPU per request of the server `at.pid` and
+ * the shares of core 0 (the server's, other processes', steal) per second of
+ * load (`at.seconds`). Without pinning, the core shares are NaN.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { measure, runLoad } from "./_load_tools.ts";
+ * const m = await measure(() => runLoad(spec), { pid, pinned: true, seconds: 3, hz: 100 });
+ * ```
+ */
+export async function measure(
+  load: () => Promise<LoadResult>,
+  at: { pid: number; pinned: boolean; seconds: number; hz: number },
+): Promise<Measurement> {
+  const core0 = at.pinned ? await coreTicks(0) : null;
+  const before = await cpuTicks(at.pid);
+  const res = await load();
+  await sleep(SETTLE_MS);
+  const after = await cpuTicks(at.pid);
+  const now = core0 !== null ? await coreTicks(0) : null;
+  const used = after - before;
+  const ticks = at.seconds * at.hz;
+  return {
+    res,
+    cpu: res.requests > 0 ? used * 1e6 / at.hz / res.requests : NaN,
+    server: used / ticks,
+    others: now && core0
+      ? Math.max(0, now.used - core0.used - used) / ticks
+      : NaN,
+    steal: now && core0 ? (now.steal - core0.steal) / ticks : NaN,
+  };
 }
