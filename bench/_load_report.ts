@@ -317,8 +317,11 @@ export function stabilityMatrix(runs: ScenarioResult[][]): string {
     `| --- | ${first.map(() => "---").join(" | ")} |`,
   ];
   for (const name of names) {
-    const cells = first.map(([sc], i) =>
-      runs.map((run) => {
+    const cells = first.map(([sc], i) => {
+      if (!runs.some((run) => run[i][1].some((r) => r.name === name))) {
+        return "";
+      }
+      const ratios = runs.map((run) => {
         const rows = run[i][1];
         return times(
           cpuRatio(
@@ -326,8 +329,9 @@ export function stabilityMatrix(runs: ScenarioResult[][]): string {
             rows.find((r) => r.name === sc.reference),
           ),
         );
-      }).join(" / ")
-    );
+      }).join(" / ");
+      return sc.reference === "raw" ? ratios : `${ratios} (÷${sc.reference})`;
+    });
     lines.push(`| ${name} | ${cells.join(" | ")} |`);
   }
   return lines.join("\n");

@@ -2,7 +2,7 @@
  * Side-by-side load harness: raw `Deno.serve`, Hono 4 (bare and with
  * requestId + bodyLimit + timeout) and Palisade (deno and h1 transports),
  * each as its own process pinned to core 0 while wrk or h2load runs pinned
- * to core 1. Rounds are interleaved (A B C A B C …) so drift on a shared
+ * to core 1. Rounds are interleaved (A B C, C B A, …) so drift on a shared
  * machine hits every server alike. Reports per server the median req/s
  * (min–max), p99 latency, server CPU time per request (from
  * `/proc/<pid>/stat`), peak RSS (`VmHWM`), non-2xx and errors, with ratios to
@@ -250,7 +250,9 @@ async function runScenario(
       await sleep(SETTLE_MS);
     }
     for (let round = 1; round <= opts.rounds; round++) {
-      for (const row of live) {
+      // Serpentine order (A B C, C B A, …): no server always runs last, the
+      // furthest in time from raw's pass of the same round.
+      for (const row of round % 2 === 1 ? live : [...live].reverse()) {
         if (row.failed) continue;
         const p = procs.get(row.name)!;
         try {
