@@ -1,11 +1,12 @@
 /**
  * Runs the load generators (wrk for HTTP/1.1, h2load for HTTP/2) against
- * 127.0.0.1 and parses what they print into one {@linkcode LoadResult}.
+ * 127.0.0.1 and parses what they print into one {@linkcode LoadResult};
+ * reads a core's time from `/proc/stat` to tell how much else ran on it.
  *
  * @module
  */
 
-import { runTool } from "./_proc.ts";
+import { cpuTicks, log, readProc, ROOT, runTool, sleep } from "./_proc.ts";
 
 /** The only host the harness ever sends traffic to. */
 export const HOST = "127.0.0.1";
@@ -226,4 +227,137 @@ export function postLua(body: string): string {
     `wrk.body = [==[${body}]==]`,
     "",
   ].join("\n");
+}
+
+/**
+ * The TLS certificate and key of the h2 scenario: the test fixtures, or a
+ * throwaway self-signed pair made with openssl in `tmp` when they are missing.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { tlsFiles } from "./_load_tools.ts";
+ * const { cert, key } = await tlsFiles("/tmp/x");
+ * ```
+ */
+export async function tlsFiles(
+  tmp: string,
+): Promise<{ cert: string; key: string }> {
+  const cert = `${ROOT}tests/fixtures/server_cert.pem`;
+  const key = `${ROOT}tests/fixtures/server_key.pem`;
+  try {
+    await Deno.stat(cert);
+    await Deno.stat(key);
+    return { cert, key };
+  } catch {
+    log("tests/fixtures certs missing: generating a throwaway cert");
+    const out = await new Deno.Command("openssl", {
+      args: [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        `${tmp}/key.pem`,
+        "-out",
+        `${tmp}/cert.pem`,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error("openssl failed to make a test cert");
+    return { cert: `${tmp}/cert.pem`, key: `${tmp}/key.pem` };
+  }
+}
+
+/** Clock ticks a core spent, from `/proc/stat`. */
+export interface CoreTicks {
+  /** user + nice + system: processes (any) running on the core. */
+  used: number;
+  /** Time the hypervisor ran something else instead of this VM's core. */
+  steal: number;
+}
+
+/**
+ * Reads the time core `core` has spent since boot. The harness subtracts
+ * the server's own ticks from `used` across a round to see how much of its
+ * core other processes took.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { coreTicks } from "./_load_tools.ts";
+ * const { used, steal } = await coreTicks(0);
+ * ```
+ */
+export async function coreTicks(core: number): Promise<CoreTicks> {
+  const stat = await readProc("/proc/stat");
+  const line = stat.match(new RegExp(`^cpu${core} (.*)$`, "m"));
+  if (!line) throw new Error(`No cpu${core} line in /proc/stat`);
+  const f = line[1].trim().split(/\s+/).map(Number);
+  return { used: f[0] + f[1] + f[2], steal: f[7] ?? 0 };
+}
+
+/**
+ * Pause after each load pass before reading the server's CPU time, so work
+ * the server defers past the last response (GC, idle tasks) is counted in
+ * its own round, not lost or billed to nobody.
+ */
+export const SETTLE_MS = 250;
+
+/**
+ * Share of core 0 taken by other processes above which a round is measured
+ * again (up to `--retries` times): their work evicts the server's caches and
+ * starves it, which moves its CPU per request.
+ */
+export const DISTURBED = 0.1;
+
+/** One measured load pass. */
+export interface Measurement {
+  res: LoadResult;
+  cpu: number;
+  server: number;
+  others: number;
+  steal: number;
+}
+
+/**
+ * Runs `load` and measures the CPU per request of the server `at.pid` and
+ * the shares of core 0 (the server's, other processes', steal) per second of
+ * load (`at.seconds`). Without pinning, the core shares are NaN.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { measure, runLoad } from "./_load_tools.ts";
+ * const m = await measure(() => runLoad(spec), { pid, pinned: true, seconds: 3, hz: 100 });
+ * ```
+ */
+export async function measure(
+  load: () => Promise<LoadResult>,
+  at: { pid: number; pinned: boolean; seconds: number; hz: number },
+): Promise<Measurement> {
+  const core0 = at.pinned ? await coreTicks(0) : null;
+  const before = await cpuTicks(at.pid);
+  const res = await load();
+  await sleep(SETTLE_MS);
+  const after = await cpuTicks(at.pid);
+  const now = core0 !== null ? await coreTicks(0) : null;
+  const used = after - before;
+  const ticks = at.seconds * at.hz;
+  return {
+    res,
+    cpu: res.requests > 0 ? used * 1e6 / at.hz / res.requests : NaN,
+    server: used / ticks,
+    others: now && core0
+      ? Math.max(0, now.used - core0.used - used) / ticks
+      : NaN,
+    steal: now && core0 ? (now.steal - core0.steal) / ticks : NaN,
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * The 100-route table shared by the load harness servers and the router
+ * The 200-route table shared by the load harness servers and the router
  * benchmarks, so Palisade and Hono are measured on the same routes.
  *
  * Patterns use the syntax both routers accept: `:name` params and a trailing
@@ -25,6 +25,7 @@ export const SCENARIO_ROUTES: ReadonlySet<string> = new Set([
   "GET /users/:id",
   "POST /json",
   "GET /stream",
+  "GET /big",
 ]);
 
 const RESOURCES = [
@@ -38,6 +39,39 @@ const RESOURCES = [
   "tasks",
   "files",
   "events",
+  "customers",
+  "payments",
+  "shipments",
+  "reviews",
+  "carts",
+  "coupons",
+  "webhooks",
+  "tickets",
+  "notes",
+  "reports",
+];
+
+/** GitHub-like nested routes: two and three params deep, one wildcard. */
+const NESTED: BenchRoute[] = [
+  { method: "GET", path: "/orgs/:org" },
+  { method: "GET", path: "/orgs/:org/members" },
+  { method: "GET", path: "/orgs/:org/members/:user" },
+  { method: "DELETE", path: "/orgs/:org/members/:user" },
+  { method: "GET", path: "/orgs/:org/repos" },
+  { method: "POST", path: "/orgs/:org/repos" },
+  { method: "GET", path: "/repos/:owner/:repo" },
+  { method: "PATCH", path: "/repos/:owner/:repo" },
+  { method: "GET", path: "/repos/:owner/:repo/issues" },
+  { method: "POST", path: "/repos/:owner/:repo/issues" },
+  { method: "GET", path: "/repos/:owner/:repo/issues/:number" },
+  { method: "PATCH", path: "/repos/:owner/:repo/issues/:number" },
+  { method: "GET", path: "/repos/:owner/:repo/issues/:number/comments" },
+  { method: "GET", path: "/repos/:owner/:repo/pulls/:number/files" },
+  { method: "GET", path: "/repos/:owner/:repo/contents/*" },
+  { method: "GET", path: "/search/repositories" },
+  { method: "GET", path: "/search/users" },
+  { method: "GET", path: "/me" },
+  { method: "GET", path: "/me/settings" },
 ];
 
 function buildRoutes(): BenchRoute[] {
@@ -55,6 +89,7 @@ function buildRoutes(): BenchRoute[] {
     { method: "GET", path: "/docs/*" },
     { method: "POST", path: "/json" },
     { method: "GET", path: "/stream" },
+    { method: "GET", path: "/big" },
   ];
   const half = RESOURCES.length / 2;
   for (let i = 0; i < RESOURCES.length; i++) {
@@ -82,12 +117,13 @@ function buildRoutes(): BenchRoute[] {
       { method: "GET", path: `${base}/:id/comments/:commentId` },
     );
   }
+  routes.push(...NESTED);
   return routes;
 }
 
 /**
- * The benchmark route table: 100 REST-style routes (static, params, three
- * wildcards), with `GET /users/:id` in the middle.
+ * The benchmark route table: 200 REST-style routes (static, one to three
+ * params deep, four wildcards), with `GET /users/:id` in the middle.
  *
  * @example Usage
  * ```ts

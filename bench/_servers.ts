@@ -28,6 +28,14 @@ export interface ServerSpec {
  */
 export const SERVERS: Readonly<Record<string, ServerSpec>> = {
   raw: { name: "raw", script: "bench/servers/raw.ts", args: [], h2: true },
+  // Exactly `() => new Response("ok")` in every scenario: the budget's
+  // reference where the raw row of a scenario does more (param reads req.url).
+  "raw-ok": {
+    name: "raw-ok",
+    script: "bench/servers/raw.ts",
+    args: ["--handler=hello"],
+    h2: true,
+  },
   "palisade-deno": {
     name: "palisade-deno",
     script: "bench/servers/palisade_deno.ts",
@@ -41,6 +49,12 @@ export const SERVERS: Readonly<Record<string, ServerSpec>> = {
     h2: false,
   },
   hono: { name: "hono", script: "bench/servers/hono.ts", args: [], h2: true },
+  "hono-protected": {
+    name: "hono-protected",
+    script: "bench/servers/hono_protected.ts",
+    args: [],
+    h2: true,
+  },
   "palisade-deno+hardened": {
     name: "palisade-deno+hardened",
     script: "bench/servers/palisade_deno.ts",
@@ -73,6 +87,20 @@ export const HTTP1_SERVERS: readonly string[] = [
   "palisade-deno",
   "palisade-h1",
   "hono",
+];
+
+/**
+ * The rows the performance issue's closing note quotes, in its order: raw,
+ * Hono, Hono with requestId + bodyLimit + timeout, Palisade on the deno
+ * transport with and without request ids, Palisade on the h1 engine.
+ */
+export const ISSUE_SERVERS: readonly string[] = [
+  "raw",
+  "hono",
+  "hono-protected",
+  "palisade-deno",
+  "palisade-deno-noid",
+  "palisade-h1",
 ];
 
 /**

@@ -1,20 +1,24 @@
 /**
- * Side-by-side load harness: raw `Deno.serve`, Palisade (deno and h1
- * transports) and Hono 4, each as its own process pinned to core 0 while wrk
- * or h2load runs pinned to core 1. Rounds are interleaved (A B C A B C …) so
- * drift on a shared machine hits every server alike. Reports per server the
- * median req/s (min–max), p99 latency, server CPU time per request (from
- * `/proc/<pid>/stat`), peak RSS (`VmHWM`), non-2xx and errors, each also as a
- * ratio to raw `Deno.serve` in the same run.
+ * Side-by-side load harness: raw `Deno.serve`, Hono 4 (bare and with
+ * requestId + bodyLimit + timeout) and Palisade (deno and h1 transports),
+ * each as its own process pinned to core 0 while wrk or h2load runs pinned
+ * to core 1. Rounds are interleaved (A B C, C B A, …) so drift on a shared
+ * machine hits every server alike. Reports per server the median req/s
+ * (min–max), p99 latency, server CPU time per request (from
+ * `/proc/<pid>/stat`), peak RSS (`VmHWM`), non-2xx and errors, with ratios to
+ * raw `Deno.serve` in the same run, and checks the performance budgets of
+ * `DESIGN.md`.
  *
  * Traffic only ever goes to 127.0.0.1. Not a test: nothing here asserts a
  * timing.
  *
  * Usage:
- *   deno task load                       full run, writes bench/RESULTS.md
- *   deno task load -- --quick            ~1.5 min: hello, param, json, hardened
+ *   deno task load                       the issue10 preset; writes bench/RESULTS.md
+ *   deno task load -- --runs=2           the preset twice, both tables and a stability matrix
+ *   deno task load -- --preset=quick     ~1.5 min: hello, param, json, hardened
+ *   deno task load -- --preset=all       every scenario, each with its own servers
  *   deno task load -- --scenarios=hello,param --servers=raw,hono
- *   deno task load -- --rounds=7 --duration=3 --warmup=1 --out=/tmp/r.md
+ *   deno task load -- --rounds=3 --duration=3 --warmup=1 --out=/tmp/r.md
  *
  * @module
  */
@@ -22,7 +26,6 @@
 import {
   clockTicks,
   commandExists,
-  cpuTicks,
   killAll,
   killChildrenOnSignal,
   log,
@@ -31,130 +34,64 @@ import {
   type Pinning,
   pinning,
   ROOT,
+  runTool,
   type ServerProcess,
+  sleep,
   startServer,
 } from "./_proc.ts";
 import {
   describeLoad,
-  jsonPayload,
-  type LoadResult,
-  postLua,
+  DISTURBED,
+  measure,
   runLoad,
+  SETTLE_MS,
+  tlsFiles,
 } from "./_load_tools.ts";
-import { HTTP1_SERVERS, serverList, SERVERS } from "./_servers.ts";
-
-/** A load scenario. */
-interface Scenario {
-  name: string;
-  /** One-line description for the report. */
-  title: string;
-  tool: "wrk" | "h2load";
-  path: string;
-  tls?: boolean;
-  headers?: string[];
-  /** wrk Lua script text. */
-  lua?: string;
-  /** Which servers run it (by spec name). */
-  servers: string[];
-  /** Servers deliberately left out, with the reason. */
-  notes?: string[];
-}
-
-const HTTP1 = [...HTTP1_SERVERS];
-const HTTP2 = HTTP1.filter((n) => SERVERS[n].h2);
-const H2_NOTE = "palisade-h1 left out: the h1 engine speaks HTTP/1.1 only";
-
-const SCENARIOS: Scenario[] = [
-  {
-    name: "hello",
-    title: "GET / → 200 `ok`",
-    tool: "wrk",
-    path: "/",
-    // The -noid rows show what echoing x-request-id costs on each transport.
-    servers: [...HTTP1, "palisade-deno-noid", "palisade-h1-noid"],
-  },
-  {
-    name: "param",
-    title: "GET /users/12345 on the 100-route table → JSON `{id}`",
-    tool: "wrk",
-    path: "/users/12345",
-    servers: HTTP1,
-  },
-  {
-    name: "json",
-    title: "POST /json with a 1 KiB JSON body, echoed after parsing",
-    tool: "wrk",
-    path: "/json",
-    lua: postLua(jsonPayload()),
-    servers: HTTP1,
-  },
-  {
-    name: "stream",
-    title: "GET /stream → 1 MiB chunked response (16 × 64 KiB)",
-    tool: "wrk",
-    path: "/stream",
-    servers: HTTP1,
-  },
-  {
-    name: "close",
-    title: "GET / with `Connection: close` (a new connection per request)",
-    tool: "wrk",
-    path: "/",
-    headers: ["Connection: close"],
-    servers: HTTP1,
-  },
-  {
-    name: "h2",
-    title: "GET / over HTTP/2 with TLS (ALPN h2), h2load",
-    tool: "h2load",
-    path: "/",
-    tls: true,
-    servers: HTTP2,
-    notes: [H2_NOTE],
-  },
-  {
-    name: "h2c",
-    title: "GET / over cleartext HTTP/2 with prior knowledge, h2load",
-    tool: "h2load",
-    path: "/",
-    servers: HTTP2,
-    notes: [H2_NOTE],
-  },
-  {
-    name: "hardened",
-    title:
-      "GET / on Palisade with every default limit, deadlineMs 30000, request ids and metrics on, vs raw",
-    tool: "wrk",
-    path: "/",
-    servers: ["raw", "palisade-deno+hardened", "palisade-h1+hardened"],
-  },
-];
-
-const QUICK_SCENARIOS = ["hello", "param", "json", "hardened"];
+import { serverList, SERVERS } from "./_servers.ts";
+import { PRESETS, type Scenario, SCENARIOS } from "./_scenarios.ts";
+import {
+  budgetTable,
+  type Row,
+  type ScenarioInfo,
+  type ScenarioResult,
+  scenarioTable,
+  stabilityMatrix,
+  summaryMatrix,
+} from "./_load_report.ts";
 
 /** Parsed command-line options. */
 interface Options {
-  quick: boolean;
+  preset: string;
   scenarios: string[];
+  /** Servers of every scenario (preset), or null: each scenario's own. */
+  presetServers: readonly string[] | null;
+  /** `--servers=` filter, or null. */
   servers: string[] | null;
   rounds: number;
   duration: number;
   warmup: number;
+  runs: number;
+  /** How many times a round disturbed by other processes is measured again. */
+  retries: number;
   out: string | null;
-  /** True when nothing was filtered or shortened: a reportable full run. */
-  full: boolean;
 }
+
+const USAGE =
+  "deno task load [-- --preset=issue10|quick|all] [--scenarios=a,b] [--servers=x,y] [--rounds=N] [--duration=S] [--warmup=S] [--runs=N] [--retries=N] [--out=FILE]";
 
 function parseOptions(args: string[]): Options {
   const get = (name: string): string | undefined =>
     args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const known = [
+    "preset",
     "quick",
     "scenarios",
     "servers",
     "rounds",
     "duration",
     "warmup",
+    "runs",
+    "retries",
     "out",
     "help",
   ];
@@ -165,16 +102,24 @@ function parseOptions(args: string[]): Options {
     }
   }
   if (args.includes("--help")) {
-    console.log(
-      "deno task load [-- --quick] [--scenarios=a,b] [--servers=x,y] [--rounds=N] [--duration=S] [--warmup=S] [--out=FILE]",
-    );
+    console.log(USAGE);
+    console.log(`presets: ${Object.keys(PRESETS).join(", ")}`);
     console.log(`scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`);
     console.log(`servers: ${Object.keys(SERVERS).join(", ")}`);
     Deno.exit(0);
   }
-  const quick = args.includes("--quick");
-  const scenarios = get("scenarios")?.split(",") ??
-    (quick ? QUICK_SCENARIOS : SCENARIOS.map((s) => s.name));
+  const presetName = args.includes("--quick")
+    ? "quick"
+    : get("preset") ?? "issue10";
+  const preset = PRESETS[presetName];
+  if (preset === undefined) {
+    throw new Error(
+      `Unknown preset "${presetName}"; presets: ${
+        Object.keys(PRESETS).join(", ")
+      }`,
+    );
+  }
+  const scenarios = get("scenarios")?.split(",") ?? preset.scenarios;
   for (const s of scenarios) {
     if (!SCENARIOS.some((x) => x.name === s)) {
       throw new Error(`Unknown scenario "${s}"`);
@@ -183,83 +128,62 @@ function parseOptions(args: string[]): Options {
   const servers = get("servers") === undefined
     ? null
     : serverList(get("servers"), []);
+  const quick = presetName === "quick";
   const rounds = Number(get("rounds") ?? 5);
   const duration = Number(get("duration") ?? (quick ? 1 : 4));
   const warmup = Number(get("warmup") ?? (quick ? 1 : 2));
+  const runs = Number(get("runs") ?? 1);
+  const retries = Number(get("retries") ?? 2);
   if (
     !Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(duration) ||
-    duration < 1 || !Number.isInteger(warmup) || warmup < 0
+    duration < 1 || !Number.isInteger(warmup) || warmup < 0 ||
+    !Number.isInteger(runs) || runs < 1 || !Number.isInteger(retries) ||
+    retries < 0
   ) {
     throw new Error(
-      "--rounds and --duration must be positive integers, --warmup a whole number of seconds",
+      "--rounds, --duration and --runs must be positive integers, --warmup and --retries whole numbers",
     );
   }
-  const full = !quick && args.every((a) => a.startsWith("--out="));
+  // A reportable run: the issue preset with its default lengths, unfiltered.
+  const full = presetName === "issue10" &&
+    args.every((a) =>
+      a.startsWith("--out=") || a.startsWith("--runs=") ||
+      a.startsWith("--retries=") || a === "--preset=issue10"
+    );
   return {
-    quick,
+    preset: presetName,
     scenarios,
+    presetServers: preset.servers,
     servers,
     rounds,
     duration,
     warmup,
+    runs,
+    retries,
     out: get("out") ?? (full ? `${ROOT}bench/RESULTS.md` : null),
-    full,
   };
 }
 
-/** Everything measured for one server in one scenario. */
-interface Row {
-  name: string;
-  skipped: string | null;
-  rounds: LoadResult[];
-  cpuUsPerReq: number[];
-  peakRssKiB: number;
-  failed: string | null;
+/** The servers of `sc` in this run: the preset's or its own, filtered. */
+function serversOf(sc: Scenario, opts: Options): string[] {
+  const reference = sc.reference ?? "raw";
+  const all = [...(opts.presetServers ?? sc.servers)];
+  if (!all.includes(reference)) all.splice(1, 0, reference);
+  return all.filter((n) =>
+    n === "raw" || n === reference || opts.servers === null ||
+    opts.servers.some((f) => n === f || n.startsWith(`${f}+`))
+  );
 }
 
-/** Median of a non-empty list. */
-function median(xs: number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-async function tlsFiles(tmp: string): Promise<{ cert: string; key: string }> {
-  const cert = `${ROOT}tests/fixtures/server_cert.pem`;
-  const key = `${ROOT}tests/fixtures/server_key.pem`;
-  try {
-    await Deno.stat(cert);
-    await Deno.stat(key);
-    return { cert, key };
-  } catch {
-    log("tests/fixtures certs missing: generating a throwaway cert");
-    const out = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        `${tmp}/key.pem`,
-        "-out",
-        `${tmp}/cert.pem`,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!out.success) throw new Error("openssl failed to make a test cert");
-    return { cert: `${tmp}/cert.pem`, key: `${tmp}/key.pem` };
-  }
+function infoOf(sc: Scenario): ScenarioInfo {
+  return {
+    name: sc.name,
+    title: sc.title,
+    load: describeLoad(sc.tool),
+    reference: sc.reference ?? "raw",
+    budget: sc.budget ?? false,
+    notes: sc.notes,
+  };
 }
 
 async function runScenario(
@@ -270,15 +194,15 @@ async function runScenario(
   tmp: string,
   tls: { cert: string; key: string },
 ): Promise<Row[]> {
-  const names = sc.servers.filter((n) =>
-    n === "raw" || opts.servers === null ||
-    opts.servers.some((f) => n === f || n.startsWith(`${f}+`))
-  );
+  const names = serversOf(sc, opts);
   const rows: Row[] = names.map((name) => ({
     name,
     skipped: null,
     rounds: [],
     cpuUsPerReq: [],
+    serverShare: [],
+    othersShare: [],
+    stealShare: [],
     peakRssKiB: NaN,
     failed: null,
   }));
@@ -323,27 +247,50 @@ async function runScenario(
           row.failed = `warm-up: ${(e as Error).message}`;
         }
       }
+      await sleep(SETTLE_MS);
     }
     for (let round = 1; round <= opts.rounds; round++) {
-      for (const row of live) {
+      // Serpentine order (A B C, C B A, …): no server always runs last, the
+      // furthest in time from raw's pass of the same round.
+      for (const row of round % 2 === 1 ? live : [...live].reverse()) {
         if (row.failed) continue;
         const p = procs.get(row.name)!;
         try {
-          const before = await cpuTicks(p.pid);
-          const res = await load(p, opts.duration);
-          const after = await cpuTicks(p.pid);
-          const cpu = res.requests > 0
-            ? (after - before) * 1e6 / hz / res.requests
-            : NaN;
-          row.rounds.push(res);
-          row.cpuUsPerReq.push(cpu);
+          const at = {
+            pid: p.pid,
+            pinned: pin.server.length > 0,
+            seconds: opts.duration,
+            hz,
+          };
+          const pass = () => load(p, opts.duration);
+          let m = await measure(pass, at);
+          for (
+            let retry = 1;
+            retry <= opts.retries && m.others > DISTURBED;
+            retry++
+          ) {
+            log(
+              `[${sc.name}] round ${round} ${row.name}: other processes took ${
+                (m.others * 100).toFixed(0)
+              }% of core 0; measuring again (${retry}/${opts.retries})`,
+            );
+            m = await measure(pass, at);
+          }
+          const i = round - 1;
+          row.rounds[i] = m.res;
+          row.cpuUsPerReq[i] = m.cpu;
+          row.serverShare[i] = m.server;
+          row.othersShare[i] = m.others;
+          row.stealShare[i] = m.steal;
           log(
             `[${sc.name}] round ${round}/${opts.rounds} ${row.name}: ${
-              res.rps.toFixed(0)
-            } req/s, p99 ${res.p99Ms.toFixed(2)} ms, ${
-              cpu.toFixed(1)
-            } µs CPU/req${res.non2xx ? `, ${res.non2xx} non-2xx` : ""}${
-              res.errors ? `, ${res.errors} errors` : ""
+              m.res.rps.toFixed(0)
+            } req/s, p99 ${m.res.p99Ms.toFixed(2)} ms, ${
+              m.cpu.toFixed(1)
+            } µs CPU/req, core 0 ${(m.server * 100).toFixed(0)}% server, ${
+              (m.others * 100).toFixed(0)
+            }% others${m.res.non2xx ? `, ${m.res.non2xx} non-2xx` : ""}${
+              m.res.errors ? `, ${m.res.errors} errors` : ""
             }`,
           );
         } catch (e) {
@@ -366,109 +313,38 @@ async function runScenario(
   return rows;
 }
 
-function fmtRatio(x: number, base: number): string {
-  if (!Number.isFinite(x) || !Number.isFinite(base) || base === 0) return "–";
-  return `${(x / base).toFixed(2)}×`;
-}
-
-/** Makes `text` safe for one markdown table cell. */
-function cell(text: string): string {
-  return text.replace(/\s+/g, " ").replaceAll("|", "/").slice(0, 200);
-}
-
-function fmt(x: number, digits: number): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : "–";
-}
-
-interface Summary {
-  name: string;
-  rps: number;
-  rpsMin: number;
-  rpsMax: number;
-  p99: number;
-  cpu: number;
-  rssMiB: number;
-  non2xx: number;
-  errors: number;
-}
-
-function summarize(row: Row): Summary {
-  const rps = row.rounds.map((r) => r.rps);
-  return {
-    name: row.name,
-    rps: median(rps),
-    rpsMin: rps.length ? Math.min(...rps) : NaN,
-    rpsMax: rps.length ? Math.max(...rps) : NaN,
-    p99: median(row.rounds.map((r) => r.p99Ms)),
-    cpu: median(row.cpuUsPerReq),
-    rssMiB: row.peakRssKiB / 1024,
-    non2xx: row.rounds.reduce((a, r) => a + r.non2xx, 0),
-    errors: row.rounds.reduce((a, r) => a + r.errors, 0),
-  };
-}
-
-function scenarioTable(sc: Scenario, rows: Row[], opts: Options): string {
-  const lines = [
-    `### ${sc.name}: ${sc.title}`,
-    "",
-    `${
-      describeLoad(sc.tool)
-    }; ${opts.rounds} interleaved rounds × ${opts.duration} s after ${opts.warmup} s warm-up.`,
-    "",
-    "| server | req/s median (min–max) | ×raw | p99 ms | ×raw | CPU µs/req | ×raw | peak RSS MiB | ×raw | non-2xx | errors |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-  ];
-  const base = rows.find((r) => r.name === "raw");
-  const b = base && !base.skipped && !base.failed ? summarize(base) : null;
-  for (const row of rows) {
-    if (row.skipped) {
-      lines.push(`| ${row.name} | skipped: ${cell(row.skipped)} ||||||||||`);
-      continue;
-    }
-    if (row.failed && row.rounds.length === 0) {
-      lines.push(`| ${row.name} | failed: ${cell(row.failed)} ||||||||||`);
-      continue;
-    }
-    const s = summarize(row);
-    lines.push(
-      `| ${s.name}${row.failed ? " (failed part-way)" : ""} | ${
-        fmt(s.rps, 0)
-      } (${fmt(s.rpsMin, 0)}–${fmt(s.rpsMax, 0)}) | ${
-        fmtRatio(s.rps, b?.rps ?? NaN)
-      } | ${fmt(s.p99, 2)} | ${fmtRatio(s.p99, b?.p99 ?? NaN)} | ${
-        fmt(s.cpu, 1)
-      } | ${fmtRatio(s.cpu, b?.cpu ?? NaN)} | ${fmt(s.rssMiB, 1)} | ${
-        fmtRatio(s.rssMiB, b?.rssMiB ?? NaN)
-      } | ${s.non2xx} | ${s.errors} |`,
+/** The commit under test, with `-dirty` when tracked files have changes. */
+async function commitOf(): Promise<string> {
+  try {
+    const head = await runTool(["git", "-C", ROOT, "rev-parse", "HEAD"], 5_000);
+    if (head.code !== 0) return "unknown (not a git checkout)";
+    const dirty = await runTool(
+      ["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+      5_000,
     );
+    return head.stdout.trim().slice(0, 12) +
+      (dirty.stdout.trim() ? "-dirty" : "");
+  } catch {
+    return "unknown (git missing)";
   }
-  for (const note of sc.notes ?? []) lines.push("", `Note: ${note}.`);
-  return lines.join("\n");
 }
 
-function summaryMatrix(results: [Scenario, Row[]][]): string {
-  const names = [
-    ...new Set(results.flatMap(([, rows]) => rows.map((r) => r.name))),
-  ]
-    .filter((n) => n !== "raw");
-  const head = `| server | ${results.map(([s]) => s.name).join(" | ")} |`;
-  const sep = `| --- | ${results.map(() => "---").join(" | ")} |`;
-  const lines = [head, sep];
-  for (const name of names) {
-    const cells = results.map(([, rows]) => {
-      const row = rows.find((r) => r.name === name);
-      const base = rows.find((r) => r.name === "raw");
-      if (!row) return "";
-      if (row.skipped) return "skipped";
-      if (row.rounds.length === 0) return "failed";
-      if (!base || base.rounds.length === 0) return "–";
-      const s = summarize(row);
-      const b = summarize(base);
-      return `${fmtRatio(s.cpu, b.cpu)} / ${fmtRatio(s.rps, b.rps)}`;
-    });
-    lines.push(`| ${name} | ${cells.join(" | ")} |`);
-  }
-  return lines.join("\n");
+function runReport(results: ScenarioResult[], opts: Options): string {
+  const caption =
+    `${opts.rounds} interleaved rounds × ${opts.duration} s after ${opts.warmup} s warm-up`;
+  const budgets = budgetTable(results);
+  return [
+    "### Server CPU per request, ratio to raw Deno.serve (median of per-round ratios)",
+    "",
+    "Lower is better. The raw row is raw's own CPU µs/req.",
+    "",
+    summaryMatrix(results),
+    ...(budgets
+      ? ["", "### Budgets (DESIGN.md, hello and param)", "", budgets]
+      : []),
+    "",
+    results.map(([sc, rows]) => scenarioTable(sc, rows, caption)).join("\n\n"),
+  ].join("\n");
 }
 
 async function main(): Promise<void> {
@@ -498,43 +374,69 @@ async function main(): Promise<void> {
   const pin = await pinning();
   const hz = await clockTicks();
   const machine = await machineInfo();
-  const perServer = opts.warmup + opts.rounds * (opts.duration + 0.1);
-  const estimate = scenarios.reduce(
-    (t, s) => t + 2 + s.servers.length * perServer,
+  const perServer = opts.warmup + opts.rounds * (opts.duration + 0.5);
+  const estimate = opts.runs * scenarios.reduce(
+    (t, s) => t + 3 + serversOf(s, opts).length * perServer,
     0,
   );
   log(
-    `${pin.note}; CLK_TCK ${hz}; ${scenarios.length} scenarios; about ${
+    `${pin.note}; CLK_TCK ${hz}; ${scenarios.length} scenarios × ${opts.runs} run(s); about ${
       Math.ceil(estimate / 60)
     } min`,
   );
   const tmp = await Deno.makeTempDir({ prefix: "palisade_load_" });
   const started = Date.now();
-  const results: [Scenario, Row[]][] = [];
+  const runs: ScenarioResult[][] = [];
   try {
     const tls = await tlsFiles(tmp);
-    for (const sc of scenarios) {
-      results.push([sc, await runScenario(sc, opts, pin, hz, tmp, tls)]);
+    for (let run = 1; run <= opts.runs; run++) {
+      if (opts.runs > 1) log(`\n=== run ${run} of ${opts.runs}`);
+      const results: ScenarioResult[] = [];
+      for (const sc of scenarios) {
+        const rows = await runScenario(sc, opts, pin, hz, tmp, tls);
+        results.push([infoOf(sc), rows]);
+      }
+      runs.push(results);
     }
   } finally {
     await killAll();
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
   const elapsed = (Date.now() - started) / 1000;
+  const loadEnd = Deno.loadavg().map((n) => n.toFixed(2)).join(" ");
 
   const command = `deno task load${
     Deno.args.length ? ` -- ${Deno.args.join(" ")}` : ""
   }`;
+  const warnings = opts.rounds < 3
+    ? [
+      "",
+      `Warning: ${opts.rounds} round(s) per server; the issue asks for the median of at least 3.`,
+    ]
+    : [];
   const body = [
-    "## Summary: server CPU per request / req/s, as ratios to raw Deno.serve",
+    `- Commit: ${await commitOf()}`,
+    `- Preset: ${opts.preset}; command: \`${command}\` (${
+      (elapsed / 60).toFixed(1)
+    } min)`,
+    `- Pinning: ${pin.note}`,
+    `- Load average (1, 5, 15 min) at start: ${machine.loadavg}; at end: ${loadEnd}`,
+    ...warnings,
     "",
-    "Lower CPU ratio is better, higher req/s ratio is better.",
-    "",
-    summaryMatrix(results),
-    "",
-    "## Scenarios",
-    "",
-    results.map(([sc, rows]) => scenarioTable(sc, rows, opts)).join("\n\n"),
+    ...runs.flatMap((results, i) => [
+      opts.runs > 1 ? `## Run ${i + 1} of ${opts.runs}` : "## Results",
+      "",
+      runReport(results, opts),
+      "",
+    ]),
+    ...(runs.length > 1
+      ? [
+        "## Stability: CPU per request ×raw, run by run",
+        "",
+        stabilityMatrix(runs),
+        "",
+      ]
+      : []),
   ].join("\n");
   console.log(body);
 
@@ -544,8 +446,9 @@ async function main(): Promise<void> {
     "Written by `bench/load.ts`. Numbers compare servers within this run only;",
     "CPU µs/req is the server process's utime+stime (all threads, from",
     "/proc/<pid>/stat) over a round divided by the requests served in it, the",
-    "steadiest measure on a shared machine. Medians over rounds; ratios are to",
-    "raw `Deno.serve` in the same scenario.",
+    "steadiest measure on a shared machine. Ratios of CPU are medians over",
+    "rounds of the per-round ratio to raw `Deno.serve` (param: to",
+    '`() => new Response("ok")`), which ran next to it in the same round.',
     "",
     "## Machine",
     "",
@@ -554,12 +457,7 @@ async function main(): Promise<void> {
     `- Kernel: ${machine.kernel}`,
     `- Deno: ${machine.deno}`,
     `- wrk: ${machine.wrk}; h2load: ${machine.h2load}`,
-    `- Pinning: ${pin.note}`,
-    `- Load average at start: ${machine.loadavg}`,
-    `- Command: \`${command}\` (${(elapsed / 60).toFixed(1)} min)`,
-    "",
     body,
-    "",
   ].join("\n");
   if (opts.out) {
     await Deno.writeTextFile(opts.out, report);
@@ -568,7 +466,7 @@ async function main(): Promise<void> {
     log(
       `\ndone in ${
         (elapsed / 60).toFixed(1)
-      } min; partial run, bench/RESULTS.md not written (pass --out=FILE to save)`,
+      } min; not the full preset, bench/RESULTS.md not written (pass --out=FILE to save)`,
     );
   }
 }

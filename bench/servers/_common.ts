@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the benchmark server programs: command-line flags, the
- * readiness protocol the harness reads, and the stream payload.
+ * readiness protocol the harness reads, and the stream and big payloads.
  *
  * Protocol: a server prints `READY <port>` on stdout once it accepts
  * connections, or `UNAVAILABLE <reason>` and exits with code 3 when it cannot
@@ -15,6 +15,12 @@ export interface ServerArgs {
   port: number;
   /** `--scenario=NAME`; the raw server picks its handler by it. Default "". */
   scenario: string;
+  /**
+   * `--handler=NAME`: the raw server answers with this scenario's handler
+   * whatever `--scenario` says (`raw-ok` runs `hello` in every scenario).
+   * Default: the scenario's.
+   */
+  handler: string;
   /** `--tls-cert=FILE` and `--tls-key=FILE`: serve HTTPS (HTTP/2 via ALPN). */
   tls: { certFile: string; keyFile: string } | null;
   /** `--hardened`: Palisade with every default limit and feature on. */
@@ -45,6 +51,7 @@ export function parseServerArgs(args: string[] = Deno.args): ServerArgs {
   return {
     port: Number(get("port") ?? 0),
     scenario: get("scenario") ?? "",
+    handler: get("handler") ?? get("scenario") ?? "",
     tls: cert && key ? { certFile: cert, keyFile: key } : null,
     hardened: args.includes("--hardened"),
     noRequestId: args.includes("--no-request-id"),
@@ -97,6 +104,21 @@ const CHUNK = new Uint8Array(STREAM_CHUNK_BYTES).fill(0x61);
 export async function* streamChunks(): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < STREAM_CHUNKS; i++) yield CHUNK;
 }
+
+/** Size of the big scenario's response body: 64 KiB. */
+export const BIG_BODY_BYTES = 64 * 1024;
+
+/**
+ * The big scenario's response body: one 64 KiB ASCII string, built once, so
+ * every server answers `GET /big` with the same string object every time.
+ *
+ * @example Usage
+ * ```ts
+ * import { BIG_BODY } from "./_common.ts";
+ * new Response(BIG_BODY);
+ * ```
+ */
+export const BIG_BODY: string = "b".repeat(BIG_BODY_BYTES);
 
 /**
  * Reads the TLS flags into the PEM strings `Deno.serve` takes.

@@ -1,19 +1,20 @@
 /**
  * The Palisade App every Palisade benchmark server serves: the shared
- * 100-route table plus the scenario routes, like the Hono server.
+ * 200-route table plus the scenario routes, like the Hono servers.
  *
  * @module
  */
 
 import { App, DEFAULT_LIMITS } from "../../mod.ts";
 import { ROUTES, SCENARIO_ROUTES } from "../_routes.ts";
-import { streamChunks } from "./_common.ts";
+import { BIG_BODY, streamChunks } from "./_common.ts";
 
 /**
- * Builds the benchmark App. `hardened` spells out every default explicitly
- * (limits, deadline, request ids, metrics) and mounts `/metrics`; without it
- * the App runs on `new App()` defaults, which are the same hardening.
- * `noRequestId` turns request ids off, to measure what echoing them costs.
+ * Builds the benchmark App. By default it is `new App()`: every default on
+ * (request ids, URL and header limits, the 30 s deadline, metrics; the access
+ * log is off by default). `hardened` spells those defaults out explicitly and
+ * mounts `/metrics`. `noRequestId` turns request ids off
+ * (`requestIdHeader: false`), to measure what echoing them costs.
  *
  * @example Usage
  * ```ts
@@ -39,6 +40,8 @@ export function buildApp(hardened: boolean, noRequestId = false): App {
       app.get("/users/:id", (ctx) => ctx.json({ id: ctx.params.id }));
     } else if (key === "POST /json") {
       app.post("/json", async (ctx) => ctx.json(await ctx.body.json()));
+    } else if (key === "GET /big") {
+      app.get("/big", (ctx) => ctx.text(BIG_BODY));
     } else if (key === "GET /stream") {
       app.get("/stream", (ctx) => ctx.stream(streamChunks()));
     } else if (!SCENARIO_ROUTES.has(key)) {

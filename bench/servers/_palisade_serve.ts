@@ -11,8 +11,9 @@ import { buildApp } from "./_palisade_app.ts";
 import { parseServerArgs, ready, unavailable } from "./_common.ts";
 
 /**
- * Serves the benchmark App on `transport` with the flags in `Deno.args`.
- * `--hardened` also spells out every h1 connection default.
+ * Serves the benchmark App with `serve()` and an explicit `transport`, with
+ * the flags in `Deno.args`. `--hardened` also spells out every h1
+ * connection default.
  *
  * @example Usage
  * ```ts

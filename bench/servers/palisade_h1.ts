@@ -1,6 +1,7 @@
 /**
- * Palisade on its own HTTP/1.1 engine (`transport: "h1"`), serving the shared
- * benchmark App. Prints `UNAVAILABLE` and exits 3 when the engine is not in
+ * Palisade on its own HTTP/1.1 engine, serving the shared benchmark App. The
+ * transport is passed explicitly (`transport: "h1"`), whatever `serve()`
+ * defaults to. Prints `UNAVAILABLE` and exits 3 when the engine is not in
  * this build. `--hardened` spells out every default, connection timeouts
  * included; `--idle-timeout-ms=N` overrides the keep-alive idle timeout.
  *

@@ -2,14 +2,22 @@
  * Baseline server: raw `Deno.serve`. With `--scenario=hello` (and the
  * scenarios that reuse it) the handler is exactly `() => new Response("ok")`;
  * other scenarios get the least code that answers them without a framework.
- * Without a scenario it answers every scenario path (idle and soak runs).
+ * `--handler=hello` forces `() => new Response("ok")` for any scenario (the
+ * `raw-ok` row, the budget's reference). Without a scenario it answers every
+ * scenario path (idle and soak runs).
  *
- * Run: `deno run -A bench/servers/raw.ts --port=0 [--scenario=hello]`
+ * Run: `deno run -A bench/servers/raw.ts --port=0 [--scenario=hello] [--handler=hello]`
  *
  * @module
  */
 
-import { parseServerArgs, readTls, ready, streamChunks } from "./_common.ts";
+import {
+  BIG_BODY,
+  parseServerArgs,
+  readTls,
+  ready,
+  streamChunks,
+} from "./_common.ts";
 
 type Handler = (req: Request) => Response | Promise<Response>;
 
@@ -26,6 +34,10 @@ async function json(req: Request): Promise<Response> {
   return Response.json(await req.json());
 }
 
+function big(): Response {
+  return new Response(BIG_BODY);
+}
+
 function stream(): Response {
   return new Response(ReadableStream.from(streamChunks()));
 }
@@ -37,15 +49,16 @@ function all(req: Request): Response | Promise<Response> {
   if (path.startsWith("/users/")) return param(req);
   if (path === "/json" && req.method === "POST") return json(req);
   if (path === "/stream") return stream();
+  if (path === "/big") return big();
   return new Response("Not Found", { status: 404 });
 }
 
-const HANDLERS: Record<string, Handler> = { hello, param, json, stream };
+const HANDLERS: Record<string, Handler> = { hello, param, json, big, stream };
 
 const args = parseServerArgs();
-const handler: Handler = args.scenario === ""
+const handler: Handler = args.handler === ""
   ? all
-  : HANDLERS[args.scenario] ?? hello;
+  : HANDLERS[args.handler] ?? hello;
 
 Deno.serve({
   hostname: "127.0.0.1",
