@@ -59,7 +59,7 @@ function parsedHead(target: string): H1Source["head"] {
 
 /** A fresh source per request over a parsed head, as the h1 engine makes. */
 function source(head: H1Source["head"]): H1Source {
-  return new H1Source(head, PUMP, "http", "127.0.0.1:8000");
+  return new H1Source(head, PUMP, null, "127.0.0.1:8000");
 }
 
 let sink = 0;
