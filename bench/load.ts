@@ -96,6 +96,7 @@ function parseOptions(args: string[]): Options {
     "help",
   ];
   for (const a of args) {
+    if (a === "--") continue; // `deno task load -- --flag` passes it through
     const name = a.replace(/^--/, "").replace(/=.*/, "");
     if (!known.includes(name)) {
       throw new Error(`Unknown flag ${a}; flags: --${known.join(", --")}`);
