@@ -134,5 +134,17 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     servers: ISSUE_SERVERS,
   },
   quick: { scenarios: ["hello", "param", "json", "hardened"], servers: null },
+  // What each default costs on the deno transport (README performance).
+  costs: {
+    scenarios: ["hello"],
+    servers: [
+      "raw",
+      "palisade-deno",
+      "palisade-deno-noid",
+      "palisade-deno-nodeadline",
+      "palisade-deno-nometrics",
+      "palisade-deno-bare",
+    ],
+  },
   all: { scenarios: SCENARIOS.map((s) => s.name), servers: null },
 };

@@ -67,6 +67,24 @@ export const SERVERS: Readonly<Record<string, ServerSpec>> = {
     args: ["--no-request-id"],
     h2: true,
   },
+  "palisade-deno-nodeadline": {
+    name: "palisade-deno-nodeadline",
+    script: "bench/servers/palisade_deno.ts",
+    args: ["--no-deadline"],
+    h2: true,
+  },
+  "palisade-deno-nometrics": {
+    name: "palisade-deno-nometrics",
+    script: "bench/servers/palisade_deno.ts",
+    args: ["--no-metrics"],
+    h2: true,
+  },
+  "palisade-deno-bare": {
+    name: "palisade-deno-bare",
+    script: "bench/servers/palisade_deno.ts",
+    args: ["--no-request-id", "--no-deadline", "--no-metrics"],
+    h2: true,
+  },
   "palisade-h1-noid": {
     name: "palisade-h1-noid",
     script: "bench/servers/palisade_h1.ts",

@@ -110,7 +110,7 @@ await bench(
 );
 
 // App.fetch on a prebuilt Request, against the raw handler and Hono.
-const noid = buildApp(false, true);
+const noid = buildApp(false, { requestId: true });
 const withMiddleware = buildApp(false);
 withMiddleware.use(async (_ctx, next) => {
   const res = await next();

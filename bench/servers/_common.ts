@@ -29,6 +29,10 @@ export interface ServerArgs {
   idleTimeoutMs: number | undefined;
   /** `--no-request-id`: Palisade without request ids (`requestIdHeader: false`). */
   noRequestId: boolean;
+  /** `--no-deadline`: Palisade without the request deadline (`deadlineMs: 0`). */
+  noDeadline: boolean;
+  /** `--no-metrics`: Palisade without metrics (`metrics: false`). */
+  noMetrics: boolean;
 }
 
 /**
@@ -55,6 +59,8 @@ export function parseServerArgs(args: string[] = Deno.args): ServerArgs {
     tls: cert && key ? { certFile: cert, keyFile: key } : null,
     hardened: args.includes("--hardened"),
     noRequestId: args.includes("--no-request-id"),
+    noDeadline: args.includes("--no-deadline"),
+    noMetrics: args.includes("--no-metrics"),
     idleTimeoutMs: idle === undefined ? undefined : Number(idle),
   };
 }

@@ -13,8 +13,8 @@ import { BIG_BODY, streamChunks } from "./_common.ts";
  * Builds the benchmark App. By default it is `new App()`: every default on
  * (request ids, URL and header limits, the 30 s deadline, metrics; the access
  * log is off by default). `hardened` spells those defaults out explicitly and
- * mounts `/metrics`. `noRequestId` turns request ids off
- * (`requestIdHeader: false`), to measure what echoing them costs.
+ * mounts `/metrics`. `off` turns single defaults off (request ids, the
+ * deadline, metrics), to measure what each one costs.
  *
  * @example Usage
  * ```ts
@@ -22,9 +22,16 @@ import { BIG_BODY, streamChunks } from "./_common.ts";
  * const app = buildApp(false);
  * ```
  */
-export function buildApp(hardened: boolean, noRequestId = false): App {
-  const app = noRequestId
-    ? new App({ requestIdHeader: false })
+export function buildApp(
+  hardened: boolean,
+  off: { requestId?: boolean; deadline?: boolean; metrics?: boolean } = {},
+): App {
+  const app = off.requestId || off.deadline || off.metrics
+    ? new App({
+      ...(off.requestId ? { requestIdHeader: false as const } : {}),
+      ...(off.deadline ? { deadlineMs: 0 } : {}),
+      ...(off.metrics ? { metrics: false } : {}),
+    })
     : hardened
     ? new App({
       limits: { ...DEFAULT_LIMITS },

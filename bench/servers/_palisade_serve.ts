@@ -23,7 +23,11 @@ import { parseServerArgs, ready, unavailable } from "./_common.ts";
  */
 export function servePalisade(transport: "deno" | "h1"): void {
   const args = parseServerArgs();
-  const app = buildApp(args.hardened, args.noRequestId);
+  const app = buildApp(args.hardened, {
+    requestId: args.noRequestId,
+    deadline: args.noDeadline,
+    metrics: args.noMetrics,
+  });
   const options: ServeOptions = {
     hostname: "127.0.0.1",
     port: args.port,
