@@ -12,7 +12,7 @@ import type { RejectReason } from "../http/limits.ts";
 import { latin1Decode } from "../internal/text.ts";
 import { malformed, parsePartHead, validateLimits } from "./multipart_head.ts";
 import { concat, indexOfBytes, join, partialStart } from "./multipart_scan.ts";
-import type { RejectHook } from "./body.ts";
+import type { RejectHook } from "./limited.ts";
 import type { MultipartLimits, Part } from "./multipart_types.ts";
 
 export { MAX_FILENAME_BYTES, safeFilename } from "./safe_filename.ts";

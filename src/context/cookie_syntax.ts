@@ -6,7 +6,8 @@
  */
 
 import { createHmac } from "node:crypto";
-import type { SameSite } from "./cookies.ts";
+/** The `SameSite` attribute values. */
+export type SameSite = "strict" | "lax" | "none";
 
 export const DEFAULT_MAX_COOKIES = 100;
 export const DEFAULT_MAX_COOKIE_BYTES = 4096;

@@ -21,6 +21,7 @@ import {
   MAX_NAME_VALUE_BYTES,
   NO_LINES,
   SAME_SITE,
+  type SameSite,
   sign,
   SIGNATURE_LENGTH,
 } from "./cookie_syntax.ts";
@@ -58,8 +59,7 @@ export interface CookieGetOptions {
   signed?: boolean;
 }
 
-/** The `SameSite` attribute values. */
-export type SameSite = "strict" | "lax" | "none";
+export type { SameSite } from "./cookie_syntax.ts";
 
 /** Options of {@linkcode Cookies.prototype.set}. */
 export interface CookieSetOptions {
