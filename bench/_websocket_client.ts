@@ -1,5 +1,5 @@
 /**
- * Load generator of `bench/websocket_bench.ts`, run as its own (pinned)
+ * Load generator of `bench/websocket_load.ts`, run as its own (pinned)
  * process with Deno's `WebSocket` client.
  *
  * - Echo mode: `--conns=N` sockets each send a `--size`-byte text message,

@@ -108,5 +108,7 @@ app.get("/metrics", app.metrics.handler());
 const server = serve(app, {
   hostname: "127.0.0.1",
   port: Number(Deno.env.get("PORT") ?? 8000),
+  onListen: ({ hostname, port }) =>
+    console.log(`Listening on http://${hostname}:${port}/`),
 });
 app.get("/healthz", server.health());

@@ -1,5 +1,5 @@
 /**
- * WebSocket echo server for `bench/websocket_bench.ts`.
+ * WebSocket echo server for `bench/websocket_load.ts`.
  *
  * - `--impl=raw`: `Deno.serve` + `Deno.upgradeWebSocket`, the baseline
  *   (Deno's defaults, as a user would write it).

@@ -20,20 +20,26 @@ export interface ConcurrencyLimitOptions {
    */
   max: number;
   /**
-   * Most requests waiting for a slot, first come first served. Default 0:
-   * no queue, over `max` is answered 503 at once.
+   * Most requests waiting for a slot, first come first served. 0: no
+   * queue, over `max` is answered 503 at once.
+   *
+   * @default {0}
    */
   queue?: number;
   /**
-   * Most ms a request waits in the queue before it is answered 503. Default
-   * 1 000; 0 = no limit of its own. The request deadline applies either
-   * way: a queued request whose `ctx.signal` aborts (deadline, client gone,
-   * shutdown) leaves the queue and the App answers it as usual.
+   * Most ms a request waits in the queue before it is answered 503; 0 = no
+   * limit of its own. The request deadline applies either way: a queued
+   * request whose `ctx.signal` aborts (deadline, client gone, shutdown)
+   * leaves the queue and the App answers it as usual.
+   *
+   * @default {1000}
    */
   queueTimeoutMs?: number;
   /**
    * `Retry-After` of the 503, in seconds: a hint, since load cannot be
-   * predicted. Default 1; 0 = no `Retry-After`.
+   * predicted. 0 = no `Retry-After`.
+   *
+   * @default {1}
    */
   retryAfterSec?: number;
 }
@@ -45,7 +51,7 @@ function shedCounter(metrics: Metrics): Counter {
   if (c === undefined) {
     c = metrics.counter(
       "palisade_shed_total",
-      "Requests shed by a concurrency limit, by reason.",
+      "Requests shed before they reached a handler, by reason.",
       { labels: ["reason"] },
     );
     families.set(metrics, c);

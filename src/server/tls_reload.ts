@@ -22,8 +22,10 @@ export class TlsReloader {
   #queue: Promise<unknown> = Promise.resolve();
   #watcher: Deno.FsWatcher | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** The certificate text last loaded by the watch, to skip no-op events. */
+  /** The certificate text last loaded, to skip events that changed nothing. */
   #loaded = "";
+  /** The text last refused by the watch, refused once, not at every event. */
+  #refused = "";
 
   /** Reloads `transport` from `options` (the `tls` given to `serve()`). */
   constructor(transport: Transport, metrics: Metrics, options: TlsOptions) {
@@ -84,15 +86,25 @@ export class TlsReloader {
   }
 
   async #changed(): Promise<void> {
-    let pem: TlsPem;
+    let pem: TlsPem | Error;
     try {
       pem = readTls(this.#options);
     } catch (e) {
-      this.#metrics.tlsReload("failed");
-      return refused(e);
+      pem = e as Error;
     }
-    if (JSON.stringify(pem) === this.#loaded) return; // another file changed
-    await this.reload(pem).catch(refused);
+    const text = pem instanceof Error ? String(pem) : JSON.stringify(pem);
+    // Another file of the directory changed, not the certificates.
+    if (text === this.#loaded || text === this.#refused) return;
+    try {
+      if (pem instanceof Error) {
+        this.#metrics.tlsReload("failed");
+        throw pem;
+      }
+      await this.reload(pem);
+    } catch (e) {
+      this.#refused = text;
+      refused(e);
+    }
   }
 }
 

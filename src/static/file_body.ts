@@ -12,7 +12,7 @@ export const SMALL_FILE_BYTES = 64 * 1024;
 /**
  * Size of each read of a streamed file. 256 KiB reads cost a third of the
  * CPU per MiB of 64 KiB reads (fewer thread-pool round trips and socket
- * writes: measured in `bench/static_bench.ts`); one such buffer is alive
+ * writes: measured in `bench/static_load.ts`); one such buffer is alive
  * per transfer, since the next read waits for the consumer.
  */
 export const STREAM_CHUNK_BYTES = 256 * 1024;

@@ -67,7 +67,7 @@ interface Handler {
  * I/O: path lookups (`realPath`, `stat`) and reads of files up to 64 KiB
  * are synchronous system calls, as nginx makes them: on a local disk they
  * take microseconds and cost far less CPU than Deno's thread-pool round
- * trips (`bench/static_bench.ts`), but a root on a slow or network file
+ * trips (`bench/static_load.ts`), but a root on a slow or network file
  * system stalls the event loop for each of them. Larger files are streamed
  * with asynchronous 256 KiB reads, each waiting for the client to take the
  * previous one; the file is opened on the first read (a HEAD answer, a 304

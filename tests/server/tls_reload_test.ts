@@ -200,6 +200,13 @@ for (const transport of ["h1", "deno"] as const) {
         errors.some((e) => e.includes("the previous one stays in force")),
         errors.join("\n"),
       );
+      // Other files of the directory change: the same refused pair is not
+      // refused (logged, counted) again.
+      const refusals = errors.length;
+      await Deno.writeTextFile(`${tmp}/unrelated.log`, "x");
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(errors.length, refusals, errors.join("\n"));
+      assert.equal(counter(app, "palisade_tls_reloads_total", "failed"), 2);
       // The matching key arrives: the pair is loaded.
       await Deno.copyFile(alt.keyFile, keyFile);
       await waitFor(

@@ -16,7 +16,7 @@
  * number.
  *
  * Usage:
- *   deno run -A bench/websocket_bench.ts [--rounds=2] [--conns=50] [--size=32]
+ *   deno run -A bench/websocket_load.ts [--rounds=2] [--conns=50] [--size=32]
  *     [--seconds=5] [--idle=2000] [--impls=raw,deno,h1]
  *
  * @module

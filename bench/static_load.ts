@@ -7,7 +7,7 @@
  *
  * Not a test: nothing asserts a timing. Traffic only goes to 127.0.0.1.
  *
- * Run: `deno run -A bench/static_bench.ts [--rounds=2] [--duration=5] [--connections=32]`
+ * Run: `deno run -A bench/static_load.ts [--rounds=2] [--duration=5] [--connections=32]`
  *
  * @module
  */
@@ -54,7 +54,7 @@ if (!(await commandExists("wrk"))) {
   Deno.exit(0);
 }
 killChildrenOnSignal();
-const dir = await Deno.makeTempDir({ prefix: "palisade_static_bench_" });
+const dir = await Deno.makeTempDir({ prefix: "palisade_static_load_" });
 for (const f of FILES) {
   const bytes = new Uint8Array(f.size);
   for (let i = 0; i < f.size; i += 65536) {
