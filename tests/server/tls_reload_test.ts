@@ -76,6 +76,25 @@ async function get(
   }
 }
 
+/**
+ * `get` right after a reload. The deno transport swaps listeners, and a
+ * connection caught in the old one's backlog is reset (documented): it is
+ * tried again, up to three times; on h1 the first failure fails the test.
+ */
+async function getAfterReload(
+  port: number,
+  transport: "h1" | "deno",
+): Promise<{ cn: string; body: string }> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await get(port);
+    } catch (e) {
+      const reset = /ECONNRESET|socket hang up/.test(String(e));
+      if (transport === "h1" || !reset || attempt === 3) throw e;
+    }
+  }
+}
+
 function counter(app: App, name: string, result: string): number {
   const [sample] = find(parseExposition(app.metrics.text()).samples, name, {
     result,
@@ -120,7 +139,7 @@ for (const transport of ["h1", "deno"] as const) {
         }
       }
       assert.ok(ok > 10, `${ok} requests`);
-      assert.equal((await get(port)).cn, ALT_CN);
+      assert.equal((await getAfterReload(port, transport)).cn, ALT_CN);
       assert.equal(counter(app, "palisade_tls_reloads_total", "ok"), 11);
       console.log(
         `  ${ok} requests over fresh TLS connections during 11 reloads, ${failures.length} failed`,
@@ -213,7 +232,7 @@ for (const transport of ["h1", "deno"] as const) {
         () => counter(app, "palisade_tls_reloads_total", "ok") >= 1,
         "the good pair is loaded",
       );
-      assert.equal((await get(port)).cn, ALT_CN);
+      assert.equal((await getAfterReload(port, transport)).cn, ALT_CN);
     } finally {
       console.error = originalError;
       await server.shutdown();
