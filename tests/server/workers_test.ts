@@ -6,17 +6,31 @@
  */
 
 import assert from "node:assert/strict";
+import tls from "node:tls";
 import { App } from "../../src/app/app.ts";
 import { serve } from "../../src/server/serve.ts";
 import { one, parseExposition } from "../fixtures/prometheus.ts";
-import { RawConn } from "../fixtures/raw_http.ts";
+import { RawConn, refused } from "../fixtures/raw_http.ts";
 
 const FIXTURE = new URL("../fixtures/workers_server.ts", import.meta.url)
   .pathname;
 const PARALLEL = new URL("../fixtures/parallel_app.ts", import.meta.url)
   .pathname;
-/** Most fresh connections a test opens looking for a second worker. */
+/** Most requests a test keeps open looking for both threads. */
 const ATTEMPTS = 200;
+
+/**
+ * A watchdog for polling loops (a worker is starting, a listener closing),
+ * not a measurement: true for 20 s from the call.
+ */
+function forAWhile(): () => boolean {
+  const end = Date.now() + 20_000;
+  return () => Date.now() < end;
+}
+
+function pause(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 5));
+}
 const ignore = Deno.build.os !== "linux"; // SO_REUSEPORT spreading is Linux's
 
 /**
@@ -97,14 +111,15 @@ class Child {
   }
 }
 
-function startFixture(transport: "h1" | "deno"): Child {
+function startFixture(transport: "h1" | "deno", ...args: string[]): Child {
   return new Child([
     "run",
     "--allow-net=127.0.0.1",
-    `--allow-read=${FIXTURE},${new URL("../..", import.meta.url).pathname}`,
+    `--allow-read=${new URL("../..", import.meta.url).pathname}`,
     "--unstable-net",
     FIXTURE,
     transport,
+    ...args,
   ]);
 }
 
@@ -131,13 +146,58 @@ async function hitBoth(
   base: string,
 ): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
-  for (let i = 0; i < ATTEMPTS && (seen.size < 2 || i < 10); i++) {
+  const alive = forAWhile();
+  for (let i = 0; alive() && (seen.size < 2 || i < 10); i++) {
     const { status, worker } = await get(client, `${base}/id`);
     assert.equal(status, 200);
     seen.set(worker, (seen.get(worker) ?? 0) + 1);
+    if (seen.size < 2) await pause();
   }
   assert.equal(seen.size, 2, "both threads served /id");
   return seen;
+}
+
+/**
+ * Opens requests to `path` (each on a new connection) until, as the summed
+ * `fixture_slow_inflight` shows, both threads have some waiting.
+ */
+async function inFlightOnBoth(
+  base: string,
+  path: string,
+  client: Deno.HttpClient,
+): Promise<Promise<{ status: number; body: string }>[]> {
+  const probe = freshClient();
+  const requests: Promise<{ status: number; body: string }>[] = [];
+  let inflight = new Map<string, number>();
+  try {
+    for (let i = 0; i < ATTEMPTS; i++) {
+      requests.push(
+        fetch(`${base}${path}`, { client }).then(
+          async (r) => ({ status: r.status, body: await r.text() }),
+          (e) => ({ status: 0, body: String(e) }),
+        ),
+      );
+      // Until the scrape sees every request (it was accepted).
+      let sum = 0;
+      const alive = forAWhile();
+      while (alive() && sum !== requests.length) {
+        const { samples } = parseExposition(
+          (await get(probe, `${base}/metrics`)).body,
+        );
+        inflight = new Map(
+          samples.filter((s) => s.name === "fixture_slow_inflight")
+            .map((s) => [s.labels.worker, s.value]),
+        );
+        sum = [...inflight.values()].reduce((a, b) => a + b, 0);
+      }
+      assert.equal(sum, requests.length, "the scrape sums every request");
+      if (inflight.size === 2 && requests.length >= 4) break;
+    }
+  } finally {
+    probe.close();
+  }
+  assert.equal(inflight.size, 2, "both threads have requests waiting");
+  return requests;
 }
 
 /** Scrapes `/metrics` until both threads answered a scrape; checks each. */
@@ -147,7 +207,8 @@ async function scrapeBoth(
   check: (text: string) => void,
 ): Promise<void> {
   const scrapedBy = new Set<string>();
-  for (let i = 0; i < ATTEMPTS && scrapedBy.size < 2; i++) {
+  const alive = forAWhile();
+  while (alive() && scrapedBy.size < 2) {
     const { status, worker, body } = await get(client, `${base}/metrics`);
     assert.equal(status, 200);
     check(body);
@@ -208,38 +269,9 @@ Deno.test({
     await using child = startFixture("h1");
     const port = Number((await child.find(/\{"port":(\d+)\}/))[1]);
     const base = `http://127.0.0.1:${port}`;
-    const probe = freshClient();
     const slowClient = freshClient();
-    const slow: Promise<{ status: number; body: string }>[] = [];
-    try {
-      // Open slow requests until both threads have some in flight.
-      let inflight = new Map<string, number>();
-      for (let i = 0; i < ATTEMPTS; i++) {
-        slow.push(
-          fetch(`${base}/slow`, { client: slowClient }).then(
-            async (r) => ({ status: r.status, body: await r.text() }),
-            (e) => ({ status: 0, body: String(e) }),
-          ),
-        );
-        // Until the scrape sees every slow request (it was accepted).
-        let sum = 0;
-        for (let j = 0; j < ATTEMPTS && sum !== slow.length; j++) {
-          const { samples } = parseExposition(
-            (await get(probe, `${base}/metrics`)).body,
-          );
-          inflight = new Map(
-            samples.filter((s) => s.name === "fixture_slow_inflight")
-              .map((s) => [s.labels.worker, s.value]),
-          );
-          sum = [...inflight.values()].reduce((a, b) => a + b, 0);
-        }
-        assert.equal(sum, slow.length, "the scrape sums every slow request");
-        if (inflight.size === 2 && slow.length >= 4) break;
-      }
-      assert.equal(inflight.size, 2, "both threads have slow requests");
-    } finally {
-      probe.close();
-    }
+    await hitBoth(slowClient, base);
+    const slow = await inFlightOnBoth(base, "/slow", slowClient);
     const status = await child.stop("SIGTERM");
     const answers = await Promise.all(slow);
     slowClient.close();
@@ -257,6 +289,104 @@ Deno.test({
   },
 });
 
+const fixtures = new URL("../fixtures/", import.meta.url).pathname;
+const CA = [
+  Deno.readTextFileSync(`${fixtures}ca_cert.pem`),
+  Deno.readTextFileSync(`${fixtures}alt_ca_cert.pem`),
+];
+
+/** GET `path` over a fresh TLS connection: the certificate's CN and the body. */
+async function getTls(
+  port: number,
+  path: string,
+): Promise<{ cn: string; body: string }> {
+  const socket = tls.connect({
+    host: "127.0.0.1",
+    port,
+    servername: "localhost",
+    ca: CA,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("secureConnect", resolve);
+      socket.once("error", reject);
+    });
+    const cn = String(socket.getPeerCertificate().subject?.CN);
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n`,
+    );
+    let text = "";
+    socket.on("data", (d: Uint8Array) => text += new TextDecoder().decode(d));
+    await new Promise<void>((resolve, reject) => {
+      socket.once("end", resolve);
+      socket.once("error", reject);
+    });
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    return { cn, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** The threads seen on fresh TLS connections, until both were seen. */
+async function threadsByCert(port: number): Promise<Map<string, string>> {
+  const seen = new Map<string, string>(); // thread id → certificate CN
+  const alive = forAWhile();
+  for (let i = 0; alive() && (seen.size < 2 || i < 10); i++) {
+    const { cn, body } = await getTls(port, "/id");
+    seen.set(JSON.parse(body).id, cn);
+    if (seen.size < 2) await pause();
+  }
+  assert.equal(seen.size, 2, "both threads served");
+  return seen;
+}
+
+Deno.test({
+  name: "workers: a second signal forces every worker",
+  ignore,
+  async fn() {
+    await using child = startFixture("h1");
+    const port = Number((await child.find(/\{"port":(\d+)\}/))[1]);
+    const client = freshClient();
+    await hitBoth(client, `http://127.0.0.1:${port}`);
+    const hung = await inFlightOnBoth(
+      `http://127.0.0.1:${port}`,
+      "/hang",
+      client,
+    );
+    child.process.kill("SIGTERM");
+    // Every listener closed: both threads are draining.
+    const alive = forAWhile();
+    while (alive() && !(await refused(port))) await pause();
+    assert.ok(await refused(port), "every listener closed");
+    const status = await child.stop("SIGTERM");
+    const answers = await Promise.all(hung);
+    client.close();
+    assert.equal(status.code, 0, child.stderr);
+    for (const a of answers) assert.equal(a.status, 503, a.body);
+    const report = JSON.parse((await child.find(/\{"report":.*\}/))[0]).report;
+    assert.equal(report.aborted, hung.length, child.stdout);
+    assert.equal(report.completed, 0);
+  },
+});
+
+Deno.test({
+  name: "workers: server.reloadTls() in one thread reloads every worker",
+  ignore,
+  async fn() {
+    await using child = startFixture("h1", "tls");
+    const port = Number((await child.find(/\{"port":(\d+)\}/))[1]);
+    const before = await threadsByCert(port);
+    assert.deepEqual(new Set(before.values()), new Set(["localhost"]));
+    assert.equal((await getTls(port, "/reload")).body, "reloaded");
+    const after = await threadsByCert(port);
+    assert.deepEqual(new Set(after.values()), new Set(["Palisade Alt Leaf"]));
+    assert.deepEqual(new Set(after.keys()), new Set(before.keys()));
+    const status = await child.stop();
+    assert.equal(status.code, 0, child.stderr);
+  },
+});
+
 Deno.test({
   name: "workers: server.shutdown() in a worker thread stops the whole group",
   ignore,
@@ -265,7 +395,8 @@ Deno.test({
     const port = Number((await child.find(/\{"port":(\d+)\}/))[1]);
     // One connection is served by one thread: find one on the worker.
     let stopped = false;
-    for (let i = 0; i < ATTEMPTS && !stopped; i++) {
+    const alive = forAWhile();
+    while (alive() && !stopped) {
       const conn = await RawConn.open(port);
       await conn.get("/id");
       if (!JSON.parse((await conn.readResponse()).body).main) {
@@ -274,6 +405,7 @@ Deno.test({
         stopped = true;
       }
       conn.close();
+      if (!stopped) await pause();
     }
     assert.ok(stopped, "a connection reached the worker thread");
     const status = await child.exit();
@@ -291,8 +423,10 @@ Deno.test({
     const base = `http://127.0.0.1:${port}`;
     const client = freshClient();
     try {
+      await hitBoth(client, base);
       let crashed = "";
-      for (let i = 0; i < ATTEMPTS && crashed === ""; i++) {
+      const alive = forAWhile();
+      while (alive() && crashed === "") {
         const res = await get(client, `${base}/crash`);
         if (res.status === 202) crashed = res.worker;
       }
@@ -300,10 +434,12 @@ Deno.test({
       await child.find(/worker 1 crashed: .*fixture crash.*restarting it/);
       // The restarted worker has a new id; its metrics join the sum.
       let restarted = "";
-      for (let i = 0; i < ATTEMPTS * 5 && restarted === ""; i++) {
+      const stillAlive = forAWhile();
+      while (stillAlive() && restarted === "") {
         const { body } = await get(client, `${base}/id`);
         const id = JSON.parse(body);
         if (!id.main && id.id !== crashed) restarted = id.id;
+        else await pause();
       }
       assert.notEqual(restarted, "", "the worker serves again");
       const { samples } = parseExposition(
