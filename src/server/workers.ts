@@ -19,7 +19,6 @@
  */
 
 import type { App } from "../app/app.ts";
-import { nonNegativeInt } from "../internal/validate.ts";
 import { joinMetricsGroup } from "../observe/metrics_group.ts";
 import type {
   ServeOptions,
@@ -28,6 +27,18 @@ import type {
   TlsOptions,
 } from "./options.ts";
 import { defaultSignals } from "./shutdown.ts";
+import {
+  Calls,
+  errorText,
+  groupKey,
+  memberOptions,
+  type Reloaded,
+  type ServeOne,
+  TAG,
+  type ToMain,
+  type ToWorker,
+} from "./worker_protocol.ts";
+import { serveAsWorker } from "./worker_thread.ts";
 
 /** Most workers `serve()` starts. */
 export const MAX_WORKERS = 256;
@@ -41,28 +52,6 @@ const STABLE_MS = 30_000;
  * a worker's report before terminating it, in ms.
  */
 const REPORT_SLACK_MS = 2_000;
-const TAG = "palisade-worker/1";
-
-/** Serves one App in this thread: `serve()` without workers. */
-export type ServeOne = (app: App<object>, options: ServeOptions) => Server;
-
-type ToWorker =
-  | { tag: typeof TAG; type: "shutdown"; graceMs?: number }
-  | { tag: typeof TAG; type: "reloadTls"; id: number; tls?: TlsOptions };
-type ToMain =
-  | { tag: typeof TAG; type: "listening" }
-  | { tag: typeof TAG; type: "finished"; report: ShutdownReport }
-  | { tag: typeof TAG; type: "failed"; error: string }
-  | { tag: typeof TAG; type: "shutdown"; graceMs?: number }
-  | { tag: typeof TAG; type: "reloadTls"; id: number; tls?: TlsOptions }
-  | { tag: typeof TAG; type: "reloaded"; id: number; error?: string };
-/** The answer to a `reloadTls` request, in either direction. */
-type Reloaded = {
-  tag: typeof TAG;
-  type: "reloaded";
-  id: number;
-  error?: string;
-};
 
 /**
  * Serves `app` as part of a worker group when `options.workers` asks for
@@ -107,128 +96,6 @@ function workerName(): string {
   return scope.WorkerGlobalScope !== undefined && typeof scope.name === "string"
     ? scope.name
     : "";
-}
-
-/** The options a member of the group serves with. */
-function memberOptions(options: ServeOptions, port: number): ServeOptions {
-  return {
-    ...options,
-    workers: 1,
-    port,
-    reusePort: true,
-    shutdown: { ...options.shutdown, signals: [] },
-  };
-}
-
-/** The name of the metrics group of the workers serving `port`. */
-function groupKey(port: number): string {
-  return `serve:${port}`;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Serves in a worker thread, driven by the main thread's messages. */
-function serveAsWorker(
-  app: App<object>,
-  options: ServeOptions,
-  port: number,
-  serveOne: ServeOne,
-): Server {
-  const scope = globalThis as unknown as {
-    postMessage(m: ToMain): void;
-    addEventListener(t: "message", f: (e: MessageEvent) => void): void;
-  };
-  const post = (m: ToMain): void => scope.postMessage(m);
-  const server = serveOne(app, {
-    ...memberOptions(options, port),
-    onListen: undefined,
-  });
-  const leave = joinMetricsGroup(app.metrics, groupKey(port));
-  server.finished.then(
-    (report) => {
-      leave();
-      post({ tag: TAG, type: "finished", report });
-    },
-    (error) => {
-      leave();
-      post({ tag: TAG, type: "failed", error: errorText(error) });
-    },
-  );
-  const calls = new Calls();
-  scope.addEventListener("message", (e) => {
-    const m = e.data as ToWorker | Reloaded;
-    if (m?.tag !== TAG) return;
-    if (m.type === "shutdown") {
-      server.shutdown(m.graceMs === undefined ? {} : { graceMs: m.graceMs });
-    } else if (m.type === "reloadTls") {
-      server.reloadTls(m.tls).then(
-        () => post({ tag: TAG, type: "reloaded", id: m.id }),
-        (error) =>
-          post({
-            tag: TAG,
-            type: "reloaded",
-            id: m.id,
-            error: errorText(error),
-          }),
-      );
-    } else {
-      calls.settle(m);
-    }
-  });
-  post({ tag: TAG, type: "listening" });
-  // The main thread reports for the group and terminates this worker, so
-  // code awaiting `finished` here never runs twice.
-  const never = new Promise<ShutdownReport>(() => {});
-  return {
-    addr: server.addr,
-    get draining() {
-      return server.draining;
-    },
-    finished: never,
-    shutdown(opts) {
-      if (opts?.graceMs !== undefined) nonNegativeInt("graceMs", opts.graceMs);
-      post({ tag: TAG, type: "shutdown", graceMs: opts?.graceMs });
-      return never;
-    },
-    reloadTls(tls) {
-      return calls.start((id) =>
-        post({ tag: TAG, type: "reloadTls", id, tls })
-      );
-    },
-    health: () => server.health(),
-  };
-}
-
-/** Requests answered by a `reloaded` message with the same id. */
-class Calls {
-  #next = 0;
-  readonly #pending = new Map<
-    number,
-    { resolve: () => void; reject: (e: Error) => void }
-  >();
-
-  start(send: (id: number) => void): Promise<void> {
-    const id = ++this.#next;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      send(id);
-    });
-  }
-
-  failAll(message: string): void {
-    for (const call of this.#pending.values()) call.reject(new Error(message));
-    this.#pending.clear();
-  }
-
-  settle(m: Reloaded): void {
-    const call = this.#pending.get(m.id);
-    if (call === undefined) return;
-    this.#pending.delete(m.id);
-    if (m.error === undefined) call.resolve();
-    else call.reject(new Error(m.error));
-  }
 }
 
 /** The state of one worker slot, like Go's `ConnState`. */
