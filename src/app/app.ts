@@ -9,6 +9,7 @@
 import type { Context, DefaultState, Handler } from "../context/context.ts";
 import type { Limits, RejectReason } from "../http/limits.ts";
 import { Metrics } from "../observe/metrics.ts";
+import { joinMetricsGroup } from "../observe/metrics_group.ts";
 import { pathOf, queryOf } from "../router/path.ts";
 import type {
   RejectedRequest,
@@ -338,7 +339,10 @@ export class App<S extends object = DefaultState> implements Servable {
     if (this.#probe) {
       this.#probe = false;
       if (info !== undefined && calledByDenoServe()) {
-        drainOnSignals(this, this.#settings.graceMs);
+        drainOnSignals(this, {
+          graceMs: this.#settings.graceMs,
+          onDrained: joinMetricsGroup(this.metrics, "deno-serve"),
+        });
       }
     }
     return fetchRequest(

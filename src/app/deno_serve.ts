@@ -4,7 +4,9 @@
  * drains the way `serve()` does (SSE streams end cleanly, WebSockets close
  * 1001, other requests and streams get the grace period), then cuts what is
  * left, so the process exits instead of waiting on an open stream forever.
- * A second signal cuts at once.
+ * A second signal cuts at once. The App's metrics join the group of the
+ * `deno serve --parallel` threads, so a scrape of any thread sums them all;
+ * it leaves the group once drained.
  *
  * @module
  */
@@ -16,15 +18,29 @@ export interface Drainable {
   abortAll(): number;
 }
 
+/** Options of {@linkcode drainOnSignals}. */
+export interface DrainOptions {
+  /** How long in-flight requests get after a signal, in ms. */
+  graceMs: number;
+  /** Called once drained (or cut). */
+  onDrained?: () => void;
+}
+
 /** Installs the signal listeners; they remove themselves once drained. */
-export function drainOnSignals(app: Drainable, graceMs: number): void {
+export function drainOnSignals(app: Drainable, options: DrainOptions): void {
+  const { graceMs, onDrained } = options;
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
     : ["SIGINT", "SIGTERM"];
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let drained = false;
   const done = (): void => {
     clearTimeout(timer);
     app.abortAll();
+    if (!drained) {
+      drained = true;
+      onDrained?.();
+    }
     for (const s of signals) {
       try {
         Deno.removeSignalListener(s, onSignal);

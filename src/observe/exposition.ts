@@ -1,6 +1,6 @@
 /**
- * The Prometheus text exposition format 0.0.4: escaping label values and
- * formatting sample values.
+ * The Prometheus text exposition format 0.0.4: escaping label values,
+ * formatting sample values, and the response that carries an exposition.
  *
  * @module
  */
@@ -25,4 +25,14 @@ export function formatNumber(n: number): string {
   if (n === Infinity) return "+Inf";
   if (n === -Infinity) return "-Inf";
   return String(n);
+}
+
+/** An exposition as `text/plain; version=0.0.4`, never cached. */
+export function expositionResponse(text: string): Response {
+  return new Response(text, {
+    headers: {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      "cache-control": "no-store",
+    },
+  });
 }

@@ -22,6 +22,7 @@ export const BUILT_IN: ReadonlySet<string> = new Set([
   "palisade_connections_active",
   "palisade_connections_total",
   "palisade_accept_errors_total",
+  "palisade_metrics_workers", // added to a scrape summed over workers
 ]);
 /** Label value of the series that collects what is over `maxSeries`. */
 const OVERFLOW = "_other";

@@ -12,6 +12,7 @@ import {
   methodLabel,
 } from "./conventions.ts";
 import { escapeLabel, formatNumber } from "./exposition.ts";
+import { scrapeHandler } from "./metrics_group.ts";
 import {
   BUILT_IN,
   Counter,
@@ -479,7 +480,9 @@ export class Metrics {
 
   /**
    * Returns a handler answering with {@linkcode Metrics.prototype.text} as
-   * `text/plain; version=0.0.4; charset=utf-8`, to mount on a route.
+   * `text/plain; version=0.0.4; charset=utf-8`, to mount on a route; in
+   * workers (`serve(app, { workers })`, `deno serve --parallel`) with the
+   * sum over every worker (see `docs/workers.md`).
    *
    * @example Usage
    * ```ts
@@ -488,13 +491,7 @@ export class Metrics {
    * app.get("/metrics", app.metrics.handler());
    * ```
    */
-  handler(): () => Response {
-    return () =>
-      new Response(this.text(), {
-        headers: {
-          "content-type": "text/plain; version=0.0.4; charset=utf-8",
-          "cache-control": "no-store",
-        },
-      });
+  handler(): () => Response | Promise<Response> {
+    return scrapeHandler(this);
   }
 }

@@ -105,6 +105,26 @@ export interface ServeOptions extends Omit<H1Options, "limits"> {
    */
   reusePort?: boolean;
   /**
+   * How many threads serve the App, each on its own core. With more than 1,
+   * the main thread serves and starts `workers - 1` Deno Workers that load
+   * `Deno.mainModule` again, so the program runs once per worker: each
+   * worker's `serve()` call, instead of starting workers, listens on the
+   * same port (`reusePort` is set for every listener; the kernel spreads
+   * connections). Needs `--allow-read` for the main module and, on the h1
+   * transport, Deno's `--unstable-net` flag. A signal or
+   * `server.shutdown()` in any thread drains every worker; `finished` in
+   * the main thread resolves with the summed report (in a worker it never
+   * settles: the main thread terminates it); `app.metrics.handler()`
+   * answers with the sum over every worker. `onListen` runs in the main
+   * thread only. A worker that crashes is logged and started again after a
+   * backoff (100 ms doubling to 10 s). In-memory state (rate-limit memory
+   * stores, sessions) is per worker. At most 256; 0 means one per CPU core
+   * (`navigator.hardwareConcurrency`). See `docs/workers.md`.
+   *
+   * @default {1 (this thread only)}
+   */
+  workers?: number;
+  /**
    * Which transport serves connections. `"h1"`: Palisade's strict HTTP/1.1
    * engine, with header, body, idle and TLS handshake timeouts, connection
    * caps and WebSockets (HTTP/1.1 only; with `tls` it announces ALPN

@@ -16,6 +16,7 @@ import type { TransportFactory } from "../transport/types.ts";
 import type { ServeOptions, Server } from "./options.ts";
 import { RunningServer } from "./shutdown.ts";
 import { readTls } from "./tls.ts";
+import { serveWorkers } from "./workers.ts";
 
 export type {
   ServeOptions,
@@ -40,11 +41,12 @@ const TRANSPORTS: Record<"deno" | "h1", TransportFactory> = {
  * → end open `ctx.sse` streams cleanly and close WebSockets with 1001 → wait
  * up to `graceMs` for in-flight requests and streams → abort what is left
  * (`ctx.signal.reason` is `shutdownReason()`; streams are cut) → close
- * connections → remove signal listeners → resolve `finished`.
+ * connections → remove signal listeners → resolve `finished`. With
+ * `workers`, every worker drains so and `finished` sums their reports.
  *
  * @throws {Error} when `DENO_TRUST_PROXY_HEADERS` is set without
- * `allowDenoTrustProxyHeaders`, when the transport is not available, or when
- * the TLS files cannot be read.
+ * `allowDenoTrustProxyHeaders`, when the transport is not available, when
+ * the TLS files cannot be read, or when `workers` lacks a flag it needs.
  * @throws {TypeError} naming the option when an option is invalid.
  *
  * @example Usage
@@ -62,6 +64,8 @@ export function serve<S extends object>(
   app: App<S>,
   options: ServeOptions = {},
 ): Server {
+  const group = serveWorkers(app as App<object>, options, serve);
+  if (group !== null) return group;
   checkTrustProxyEnv(options.allowDenoTrustProxyHeaders === true);
   const hostname = options.hostname ?? "0.0.0.0";
   const port = options.port ?? 8000;

@@ -205,7 +205,8 @@ async function within(promise: Promise<void>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-function defaultSignals(): Deno.Signal[] {
+/** The signals that start a graceful shutdown unless `signals` says otherwise. */
+export function defaultSignals(): Deno.Signal[] {
   return Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
     : ["SIGINT", "SIGTERM"];

@@ -189,7 +189,7 @@ Deno.test("metrics: rejection reasons are bounded", () => {
 Deno.test("metrics: handler() serves the text with the exposition content type", async () => {
   const m = new Metrics();
   m.record("GET", "/", 200, 0.01);
-  const res = m.handler()();
+  const res = await m.handler()();
   assert.equal(res.status, 200);
   assert.equal(
     res.headers.get("content-type"),
