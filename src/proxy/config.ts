@@ -15,6 +15,7 @@ import type {
   ProxyOptions,
   Strategy,
   UpstreamInit,
+  WebSocketProxyOptions,
 } from "./options.ts";
 
 /** Validated active-check settings. */
@@ -35,6 +36,13 @@ export interface OutlierConfig {
   maxEjectionMs: number;
 }
 
+/** Validated WebSocket settings. */
+export interface WebSocketConfig {
+  idleTimeoutMs: number;
+  maxMessageBytes: number;
+  maxBufferedBytes: number;
+}
+
 /** Every option, validated, with defaults filled in. */
 export interface ProxyConfig {
   upstreams: { url: URL; weight: number }[];
@@ -47,6 +55,7 @@ export interface ProxyConfig {
   preserveHost: boolean;
   rewritePath: ((ctx: Context) => string) | null;
   forwarded: ForwardedMode;
+  websocket: WebSocketConfig;
   metrics: Metrics | null;
 }
 
@@ -242,6 +251,33 @@ function outlier(options: OutlierOptions | false | undefined): OutlierConfig {
   };
 }
 
+function websocket(
+  options: WebSocketProxyOptions | undefined,
+): WebSocketConfig {
+  const w = object("websocket", options);
+  if (w === false) {
+    throw new TypeError("Option websocket must be an object, got false");
+  }
+  return {
+    idleTimeoutMs: integer(
+      "websocket.idleTimeoutMs",
+      w?.idleTimeoutMs ?? 60_000,
+      0,
+      2_147_483_647,
+    ),
+    maxMessageBytes: integer(
+      "websocket.maxMessageBytes",
+      w?.maxMessageBytes ?? 1 << 20,
+      1,
+    ),
+    maxBufferedBytes: integer(
+      "websocket.maxBufferedBytes",
+      w?.maxBufferedBytes ?? 1 << 20,
+      1,
+    ),
+  };
+}
+
 /**
  * Validates `options` and fills in the defaults.
  *
@@ -324,6 +360,7 @@ export function resolveOptions(options: ProxyOptions): ProxyConfig {
     preserveHost,
     rewritePath,
     forwarded,
+    websocket: websocket(options.websocket),
     metrics,
   };
 }

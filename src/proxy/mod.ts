@@ -3,7 +3,8 @@
  * load balancing (smooth weighted round robin, least connections, power of
  * two choices), active health checks on one shared timer, passive outlier
  * ejection, safe retries, streamed bodies with backpressure, hop-by-hop and
- * forwarding-header rules, timeouts that abort, and per-upstream metrics.
+ * forwarding-header rules, timeouts that abort, WebSocket forwarding on
+ * both transports, and per-upstream metrics.
  *
  * @example Usage
  * ```ts ignore
@@ -28,4 +29,5 @@ export type {
   RetryOptions,
   Strategy,
   UpstreamInit,
+  WebSocketProxyOptions,
 } from "./options.ts";

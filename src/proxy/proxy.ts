@@ -10,7 +10,12 @@ import type { Context, Next } from "../context/context.ts";
 import { metricsOf } from "../context/internal.ts";
 import { HttpError } from "../http/errors.ts";
 import { stripHopByHop } from "../http/hop_by_hop.ts";
-import { classify, failureError, unavailableError } from "./failure.ts";
+import {
+  aborted,
+  classify,
+  failureError,
+  unavailableError,
+} from "./failure.ts";
 import { Exchange, type ExchangeHost } from "./exchange.ts";
 import { HealthChecker } from "./health.ts";
 import { type Families, ProxyMetrics, statusClass } from "./metrics.ts";
@@ -21,6 +26,9 @@ import { type OutgoingBody, outgoingBody } from "./request_body.ts";
 import { requestHeaders } from "./request_headers.ts";
 import { targetOf, upstreamUrl } from "./target.ts";
 import { type FailureCause, Pool, Upstream } from "./upstreams.ts";
+import { forwardUpgrade, type UpgradeHost } from "./websocket/forward.ts";
+import { Tunnels } from "./websocket/tunnel.ts";
+import { hasToken } from "./wire/response_head.ts";
 
 /**
  * The handler returned by {@linkcode proxy}: mount it on a route, and call
@@ -63,14 +71,11 @@ const BUFFER_BYTES = 64 * 1024;
 /** Statuses whose responses carry no body. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-/** Why a request is not sent at all when it asks for a WebSocket. */
-const WEBSOCKET_DETAIL =
-  "WebSocket forwarding is not supported by this proxy yet";
-
 /** Everything one `proxy()` call owns. */
-class ReverseProxy implements ExchangeHost {
+class ReverseProxy implements ExchangeHost, UpgradeHost {
   readonly timeoutMs: number;
-  readonly #config: ProxyConfig;
+  readonly config: ProxyConfig;
+  readonly tunnels: Tunnels;
   readonly #pool: Pool;
   readonly #client: Deno.HttpClient;
   readonly #health: HealthChecker | null;
@@ -83,8 +88,9 @@ class ReverseProxy implements ExchangeHost {
   #closing: Promise<void> | null = null;
 
   constructor(config: ProxyConfig) {
-    this.#config = config;
+    this.config = config;
     this.timeoutMs = config.timeoutMs;
+    this.tunnels = new Tunnels(config.websocket.idleTimeoutMs);
     this.#pool = new Pool(
       config.upstreams.map((u) => new Upstream(u.url, u.weight)),
       config.strategy,
@@ -109,8 +115,8 @@ class ReverseProxy implements ExchangeHost {
   async handle(ctx: Context): Promise<Response> {
     if (this.#closing !== null) throw new HttpError(503, "The proxy is closed");
     const upgrade = ctx.header("upgrade");
-    if (upgrade !== null && /websocket/i.test(upgrade)) {
-      throw new HttpError(501, WEBSOCKET_DETAIL);
+    if (upgrade !== null && hasToken(upgrade, "websocket")) {
+      return this.#upgrade(ctx);
     }
     // Counted before the first await, so close() waits for this request.
     this.#open++;
@@ -119,7 +125,7 @@ class ReverseProxy implements ExchangeHost {
     try {
       let u = this.#pool.pick(null);
       if (u === null) throw unavailableError(this.#pool.list.length);
-      const config = this.#config;
+      const config = this.config;
       const target = targetOf(ctx, config.rewritePath);
       const headers = requestHeaders(
         ctx,
@@ -132,7 +138,7 @@ class ReverseProxy implements ExchangeHost {
       const method = ctx.method;
       for (let attempt = 0;; attempt++) {
         if (signal.aborted) throw aborted(signal);
-        const ex = this.#begin(u, signal, families);
+        const ex = this.begin(u, signal, families);
         let res: Response;
         try {
           res = await fetch(upstreamUrl(u.origin, u.base, target), {
@@ -175,7 +181,35 @@ class ReverseProxy implements ExchangeHost {
     }
   }
 
-  #begin(
+  async #upgrade(ctx: Context): Promise<Response> {
+    this.#open++;
+    let relaying = false;
+    try {
+      const out = await forwardUpgrade(this, ctx);
+      relaying = out.relaying;
+      return out.response;
+    } finally {
+      if (!relaying) this.#release();
+    }
+  }
+
+  /** UpgradeHost: how many upstreams there are. */
+  get upstreamCount(): number {
+    return this.#pool.list.length;
+  }
+
+  /** UpgradeHost: picks an upstream not in `tried`. */
+  pick(tried: readonly Upstream[] | null): Upstream | null {
+    return this.#pool.pick(tried);
+  }
+
+  /** UpgradeHost: the metric families for `ctx`. */
+  families(ctx: Context): Families | undefined {
+    return this.#metrics.for(metricsOf(ctx));
+  }
+
+  /** Starts a timed, counted attempt to `u`. */
+  begin(
     u: Upstream,
     signal: AbortSignal,
     families: Families | undefined,
@@ -186,13 +220,18 @@ class ReverseProxy implements ExchangeHost {
     return ex;
   }
 
-  async #respond(ex: Exchange, res: Response): Promise<Response> {
+  /** Counts the upstream's answer `status` for `ex`. */
+  answered(ex: Exchange, status: number): void {
     const u = ex.upstream;
-    const status = res.status;
     ex.answered = true;
     ex.families?.requests.inc(u.classLabels[statusClass(status)]);
     if (status >= 502 && status <= 504) this.#failed(u);
     else recordSuccess(u);
+  }
+
+  async #respond(ex: Exchange, res: Response): Promise<Response> {
+    const status = res.status;
+    this.answered(ex, status);
     const body = res.body;
     if (body === null || NULL_BODY.has(status)) {
       body?.cancel().catch(() => {});
@@ -240,7 +279,7 @@ class ReverseProxy implements ExchangeHost {
   }
 
   #failed(u: Upstream): void {
-    if (recordFailure(this.#pool, u, this.#config.outlier)) this.#show(u);
+    if (recordFailure(this.#pool, u, this.config.outlier)) this.#show(u);
   }
 
   /** Sets the healthy gauge of `u` from its state. */
@@ -260,20 +299,11 @@ class ReverseProxy implements ExchangeHost {
       if (this.#open > 0) {
         await new Promise<void>((resolve) => this.#idle = resolve);
       }
+      this.tunnels.closeAll();
       this.#registry.stop();
       this.#client.close();
     })();
   }
-}
-
-/**
- * What a request whose signal aborted (client gone, App deadline, forced
- * shutdown) gets; the App has usually answered or dropped it already.
- */
-function aborted(signal: AbortSignal): HttpError {
-  return new HttpError(503, "The request was aborted", {
-    cause: signal.reason,
-  });
 }
 
 /** The client's response: `body`, with the status and end-to-end fields of `res`. */
@@ -306,8 +336,7 @@ function retryable(
  * upstream address: 503 when no upstream is healthy, 502 when the upstream
  * could not be reached, reset the connection or answered garbage, 504 when
  * `timeoutMs` ran out before the response was sent (after that, the transfer
- * is aborted). A WebSocket upgrade request gets 501: WebSocket forwarding is
- * not supported yet. Bodies stream both ways with backpressure, except that
+ * is aborted). Bodies stream both ways with backpressure, except that
  * request and response bodies declaring at most 64 KiB are read whole first
  * (so a failed connect can be retried, and the upstream connection is freed
  * at once). Exchanges are half duplex: the App ends the request body once
@@ -317,10 +346,30 @@ function retryable(
  * (Deno's fetch would otherwise decode compressed bodies without saying
  * so); put `compress()` in front of the proxy to compress for clients.
  *
+ * A WebSocket upgrade (`Upgrade: websocket` on a GET) is forwarded on both
+ * transports: the handshake is checked as `upgradeWebSocket()` checks it
+ * (400, 426), minus the `Origin` check, which is the upstream's (an
+ * upstream that checks `Origin` against `Host` needs `preserveHost`, or the
+ * public origin among its allowed ones); the proxy connects to the
+ * upstream itself, sends the upgrade request under the same header rules,
+ * and waits for the answer head within `timeoutMs` (504 after it; a connect
+ * failure is retried like any request). A valid `101` (the right
+ * `Sec-WebSocket-Accept`, a subprotocol the client offered) gives the
+ * client a `101` with the upstream's accept value, subprotocol and fields;
+ * a broken one 502; any other answer (a 403, a redirect) is relayed as it
+ * is. Then the tunnel runs until either side closes, which closes the
+ * other: on h1 bytes pass untouched (extensions and close codes end to
+ * end), on the deno transport messages are relayed (see
+ * {@linkcode ProxyOptions.websocket} for limits and the idle rule). Open
+ * tunnels are closed with 1001 at graceful shutdown and by `close()`.
+ * `Upgrade` values other than websocket (h2c) are removed as hop-by-hop
+ * and the request is proxied as plain HTTP. Outside `serve()`
+ * (`app.request()`) an upgrade gets 501.
+ *
  * Call `close()` on the returned handler once the server has stopped (after
  * `await server.shutdown()`, or from `serve()`'s `onShutdown`: it waits for
- * exchanges in flight): it stops the health-check timer and closes the
- * connection pool. The timer never keeps the process alive by itself.
+ * exchanges in flight): it stops the health-check timer, closes open
+ * WebSocket tunnels and closes the connection pool. The timer never keeps the process alive by itself.
  *
  * @throws {TypeError} naming the first invalid option.
  *

@@ -1,3 +1,4 @@
+import { App } from "../../src/app/app.ts";
 import assert from "node:assert/strict";
 import { proxy, type ProxyOptions } from "../../src/proxy/mod.ts";
 import {
@@ -86,17 +87,23 @@ Deno.test("proxy: 504 when the upstream does not answer within timeoutMs", async
   await up.stop();
 });
 
-Deno.test("proxy: a WebSocket upgrade gets 501 and reaches no upstream", async () => {
+Deno.test("proxy: a WebSocket upgrade outside serve() gets 501 and reaches no upstream", async () => {
   const up = upstream();
-  const res = await once({ upstreams: [up.url] }, {
-    headers: { upgrade: "websocket", connection: "Upgrade" },
+  const api = proxy({ upstreams: [up.url] });
+  const app = new App();
+  app.all("/api/*", api);
+  const res = await app.request("/api/x", {
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+    },
   });
   assert.equal(res.status, 501);
-  assert.equal(
-    res.problem!.detail,
-    "WebSocket forwarding is not supported by this proxy yet",
-  );
+  assert.equal((await res.json()).detail, "WebSocket forwarding needs serve()");
   assert.equal(up.seen.length, 0);
+  await api.close();
   await up.stop();
 });
 
