@@ -53,6 +53,8 @@ export interface ProxyConfig {
   retries: number;
   retryIdempotent: boolean;
   preserveHost: boolean;
+  /** Extra trusted roots for https upstreams; empty = none. */
+  caCerts: string[];
   rewritePath: ((ctx: Context) => string) | null;
   forwarded: ForwardedMode;
   websocket: WebSocketConfig;
@@ -324,6 +326,15 @@ export function resolveOptions(options: ProxyOptions): ProxyConfig {
       `Option preserveHost must be a boolean, got ${show(preserveHost)}`,
     );
   }
+  const caCerts = options.caCerts ?? [];
+  if (
+    !Array.isArray(caCerts) ||
+    caCerts.some((c) => typeof c !== "string" || !c.includes("-----BEGIN"))
+  ) {
+    throw new TypeError(
+      `Option caCerts must be a list of PEM certificates, got ${show(caCerts)}`,
+    );
+  }
   const rewritePath = options.rewritePath ?? null;
   if (rewritePath !== null && typeof rewritePath !== "function") {
     throw new TypeError(
@@ -358,6 +369,7 @@ export function resolveOptions(options: ProxyOptions): ProxyConfig {
       : integer("retry.attempts", retry?.attempts ?? 2, 0, 100),
     retryIdempotent: idempotent,
     preserveHost,
+    caCerts: [...caCerts],
     rewritePath,
     forwarded,
     websocket: websocket(options.websocket),

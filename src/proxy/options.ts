@@ -204,6 +204,12 @@ export interface ProxyOptions {
   /** Retries; see {@linkcode RetryOptions}. Default `{ attempts: 2, idempotent: true }`; `false` = never. */
   retry?: RetryOptions | false;
   /**
+   * Extra root certificates (PEM) trusted for `https:` upstreams, besides
+   * the system's and Deno's: an internal CA, or a self-signed upstream.
+   * Default: none.
+   */
+  caCerts?: readonly string[];
+  /**
    * Send the client's `Host` to the upstream. Default false: `Host` is the
    * upstream URL's host.
    */

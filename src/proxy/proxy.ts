@@ -100,7 +100,10 @@ class ReverseProxy implements ExchangeHost, UpgradeHost {
     this.#list = this.#registry.list(config.timeoutMs);
     // One pooled client (keep-alive to every upstream) per proxy. allowHost
     // lets a Host header through, which preserveHost needs.
-    this.#client = Deno.createHttpClient({ allowHost: config.preserveHost });
+    this.#client = Deno.createHttpClient({
+      allowHost: config.preserveHost,
+      caCerts: config.caCerts,
+    });
     this.#health = config.health === null ? null : new HealthChecker(
       this.#pool,
       config.health,

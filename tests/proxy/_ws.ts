@@ -25,6 +25,7 @@ export interface WsUpstream {
  */
 export function wsUpstream(
   refusal: () => Response = () => new Response("no", { status: 403 }),
+  tls?: { cert: string; key: string },
 ): WsUpstream {
   const seen: WsUpstream["seen"] = [];
   const closes: number[] = [];
@@ -33,6 +34,7 @@ export function wsUpstream(
     hostname: "127.0.0.1",
     port: 0,
     onListen() {},
+    ...tls,
   }, (req) => {
     seen.push({ url: req.url, headers: Object.fromEntries(req.headers) });
     if (req.headers.get("x-refuse") !== null) return refusal();
@@ -54,7 +56,7 @@ export function wsUpstream(
     return response;
   });
   return {
-    url: `http://127.0.0.1:${server.addr.port}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${server.addr.port}`,
     seen,
     closes,
     sockets,

@@ -244,6 +244,22 @@ Deno.test("proxy: options are validated once, with a TypeError naming the option
       { upstreams: ["http://x"], rewritePath: "/x" },
       /Option rewritePath must be a function/,
     ],
+    [
+      { upstreams: ["http://x"], caCerts: ["not a certificate"] },
+      /Option caCerts must be a list of PEM certificates/,
+    ],
+    [
+      { upstreams: ["http://x"], websocket: { idleTimeoutMs: -5 } },
+      /Option websocket\.idleTimeoutMs must be an integer from 0 to 2147483647, got -5/,
+    ],
+    [
+      { upstreams: ["http://x"], websocket: { maxMessageBytes: 0 } },
+      /Option websocket\.maxMessageBytes must be an integer of at least 1, got 0/,
+    ],
+    [
+      { upstreams: ["http://x"], websocket: { maxBufferedBytes: "1mb" } },
+      /Option websocket\.maxBufferedBytes/,
+    ],
   ];
   for (const [options, message] of bad) {
     assert.throws(() => proxy(options as ProxyOptions), (e: unknown) => {

@@ -244,3 +244,32 @@ Deno.test("proxy WebSocket: another Upgrade (h2c) is proxied as plain HTTP witho
   await api.close();
   await up.stop();
 });
+
+const fixture = (name: string) =>
+  Deno.readTextFileSync(new URL(`../fixtures/${name}`, import.meta.url));
+
+for (const transport of ["h1", "deno"] as const) {
+  Deno.test(`proxy WebSocket on ${transport}: an https upstream is reached over TLS, trusted through caCerts`, async () => {
+    const up = wsUpstream(() => new Response("plain over tls"), {
+      cert: fixture("server_cert.pem"),
+      key: fixture("server_key.pem"),
+    });
+    const api = proxy({
+      upstreams: [up.url],
+      caCerts: [fixture("ca_cert.pem")],
+    });
+    const f = front((app) => app.all("/ws/*", api), { transport });
+    const client = new Client(`${f.base.replace("http", "ws")}/ws/`);
+    await client.opened;
+    client.ws.send("secret");
+    assert.deepEqual(await client.received(1), ["secret"]);
+    client.ws.close(1000);
+    await client.closed;
+    // Plain HTTP through the same proxy uses the same trust.
+    const res = await fetch(`${f.base}/ws/`, { headers: { "x-refuse": "1" } });
+    assert.equal(await res.text(), "plain over tls");
+    await f.stop();
+    await api.close();
+    await up.stop();
+  });
+}

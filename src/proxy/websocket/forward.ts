@@ -99,7 +99,7 @@ export async function forwardUpgrade(
     const cut = () => c?.close();
     ex.ac.signal.addEventListener("abort", cut);
     try {
-      c = await dial(u, ex.ac.signal);
+      c = await dial(u, ex.ac.signal, config.caCerts);
       await c.write(upgradeRequest(ctx, u, config, target, bridge));
       const reader = new HeadReader();
       let interim = 0;

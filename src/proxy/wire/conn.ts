@@ -112,7 +112,7 @@ export class UpstreamConn {
 
 /**
  * Opens a connection to `u` (TLS for an `https:` upstream, verified against
- * the system's and Deno's trust roots). An abort of `signal` during the
+ * the system's and Deno's trust roots plus `caCerts`). An abort of `signal` during the
  * connect rejects with its reason and closes whatever got connected.
  *
  * @throws {WireError} `connect` when the connection could not be made.
@@ -120,6 +120,7 @@ export class UpstreamConn {
 export async function dial(
   u: Upstream,
   signal: AbortSignal,
+  caCerts: string[],
 ): Promise<UpstreamConn> {
   signal.throwIfAborted();
   let conn: Deno.Conn;
@@ -127,7 +128,11 @@ export async function dial(
     if (u.tls) {
       // connectTls takes no signal: an abort abandons it, and the late
       // connection is closed below.
-      const tls = Deno.connectTls({ hostname: u.hostname, port: u.port });
+      const tls = Deno.connectTls({
+        hostname: u.hostname,
+        port: u.port,
+        caCerts,
+      });
       conn = await abortable(tls, signal);
     } else {
       const tcp = await Deno.connect({
