@@ -11,6 +11,7 @@ import type { Metrics } from "../observe/metrics.ts";
 import type {
   ForwardedMode,
   HealthCheckOptions,
+  KeepAliveOptions,
   OutlierOptions,
   ProxyOptions,
   Strategy,
@@ -58,6 +59,7 @@ export interface ProxyConfig {
   rewritePath: ((ctx: Context) => string) | null;
   forwarded: ForwardedMode;
   websocket: WebSocketConfig;
+  keepAlive: { maxIdle: number; idleTimeoutMs: number };
   metrics: Metrics | null;
 }
 
@@ -253,6 +255,24 @@ function outlier(options: OutlierOptions | false | undefined): OutlierConfig {
   };
 }
 
+function keepAlive(
+  options: KeepAliveOptions | undefined,
+): { maxIdle: number; idleTimeoutMs: number } {
+  const k = object("keepAlive", options);
+  if (k === false) {
+    throw new TypeError("Option keepAlive must be an object, got false");
+  }
+  return {
+    maxIdle: integer("keepAlive.maxIdle", k?.maxIdle ?? 256, 0, 100_000),
+    idleTimeoutMs: integer(
+      "keepAlive.idleTimeoutMs",
+      k?.idleTimeoutMs ?? 60_000,
+      0,
+      2_147_483_647,
+    ),
+  };
+}
+
 function websocket(
   options: WebSocketProxyOptions | undefined,
 ): WebSocketConfig {
@@ -373,6 +393,7 @@ export function resolveOptions(options: ProxyOptions): ProxyConfig {
     rewritePath,
     forwarded,
     websocket: websocket(options.websocket),
+    keepAlive: keepAlive(options.keepAlive),
     metrics,
   };
 }

@@ -24,6 +24,7 @@ export { proxy, type ProxyHandler } from "./proxy.ts";
 export type {
   ForwardedMode,
   HealthCheckOptions,
+  KeepAliveOptions,
   OutlierOptions,
   ProxyOptions,
   RetryOptions,

@@ -166,6 +166,27 @@ export interface WebSocketProxyOptions {
   maxBufferedBytes?: number;
 }
 
+/** Upstream connection reuse; see {@linkcode ProxyOptions.keepAlive}. */
+export interface KeepAliveOptions {
+  /**
+   * Most idle connections kept per upstream for later requests; a
+   * connection handed back beyond that is closed. Connections in use are
+   * not limited (the server's `maxConnections` bounds them). 0 = a new
+   * connection for every request.
+   *
+   * @default {256}
+   */
+  maxIdle?: number;
+  /**
+   * An idle connection unused for this long, in ms, is closed (between
+   * this and 1.5 × this, by one sweep timer per proxy); one the upstream
+   * closes leaves the pool at once. 0 = only the upstream closes them.
+   *
+   * @default {60000}
+   */
+  idleTimeoutMs?: number;
+}
+
 /** Options of {@linkcode proxy}. */
 export interface ProxyOptions {
   /**
@@ -203,6 +224,14 @@ export interface ProxyOptions {
   timeoutMs?: number;
   /** Retries; see {@linkcode RetryOptions}. Default `{ attempts: 2, idempotent: true }`; `false` = never. */
   retry?: RetryOptions | false;
+  /**
+   * Keep-alive connections to the upstreams; see
+   * {@linkcode KeepAliveOptions}. `http:` upstreams are reached with the
+   * proxy's own HTTP/1.1 client, whose pool this configures; `https:` ones
+   * with Deno's `fetch` (HTTP/1.1 or HTTP/2 by ALPN), whose pool gets the
+   * same limits. Default: the defaults of `KeepAliveOptions`.
+   */
+  keepAlive?: KeepAliveOptions;
   /**
    * Extra root certificates (PEM) trusted for `https:` upstreams, besides
    * the system's and Deno's: an internal CA, or a self-signed upstream.

@@ -25,6 +25,8 @@ import { readmit, recordFailure, recordSuccess } from "./outlier.ts";
 import { type OutgoingBody, outgoingBody } from "./request_body.ts";
 import { requestHeaders } from "./request_headers.ts";
 import { targetOf, upstreamUrl } from "./target.ts";
+import { sendH1, type UpstreamRequest } from "./h1_upstream.ts";
+import { WireError } from "./wire/conn.ts";
 import { type FailureCause, Pool, Upstream } from "./upstreams.ts";
 import { forwardUpgrade, type UpgradeHost } from "./websocket/forward.ts";
 import { Tunnels } from "./websocket/tunnel.ts";
@@ -85,6 +87,7 @@ class ReverseProxy implements ExchangeHost, UpgradeHost {
   /** Requests being handled plus response bodies still relayed. */
   #open = 0;
   #idle: (() => void) | null = null;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | null = null;
 
   constructor(config: ProxyConfig) {
@@ -92,7 +95,9 @@ class ReverseProxy implements ExchangeHost, UpgradeHost {
     this.timeoutMs = config.timeoutMs;
     this.tunnels = new Tunnels(config.websocket.idleTimeoutMs);
     this.#pool = new Pool(
-      config.upstreams.map((u) => new Upstream(u.url, u.weight)),
+      config.upstreams.map((u) =>
+        new Upstream(u.url, u.weight, config.keepAlive.maxIdle)
+      ),
       config.strategy,
       (u) => this.#show(u),
     );
@@ -100,10 +105,21 @@ class ReverseProxy implements ExchangeHost, UpgradeHost {
     this.#list = this.#registry.list(config.timeoutMs);
     // One pooled client (keep-alive to every upstream) per proxy. allowHost
     // lets a Host header through, which preserveHost needs.
+    const keep = config.keepAlive;
     this.#client = Deno.createHttpClient({
       allowHost: config.preserveHost,
       caCerts: config.caCerts,
+      poolMaxIdlePerHost: keep.maxIdle,
+      poolIdleTimeout: keep.idleTimeoutMs === 0 ? false : keep.idleTimeoutMs,
     });
+    if (keep.idleTimeoutMs > 0 && this.#pool.list.some((u) => u.pool)) {
+      // Two ticks of idleMs / 2: idle connections last 1 to 1.5 × idleMs.
+      const timer = setInterval(() => {
+        for (const u of this.#pool.list) u.pool?.sweep(2);
+      }, Math.max(1, Math.floor(keep.idleTimeoutMs / 2)));
+      Deno.unrefTimer(timer);
+      this.#sweeper = timer;
+    }
     this.#health = config.health === null ? null : new HealthChecker(
       this.#pool,
       config.health,
@@ -130,26 +146,39 @@ class ReverseProxy implements ExchangeHost, UpgradeHost {
       if (u === null) throw unavailableError(this.#pool.list.length);
       const config = this.config;
       const target = targetOf(ctx, config.rewritePath);
-      const headers = requestHeaders(
-        ctx,
-        config.preserveHost,
-        config.forwarded,
-      );
+      const fields = requestHeaders(ctx, config.forwarded);
+      const host = config.preserveHost ? ctx.header("host") : null;
       const body = await outgoingBody(ctx);
       const families = this.#metrics.for(metricsOf(ctx));
       const signal = ctx.signal;
       const method = ctx.method;
+      let req: UpstreamRequest | null = null;
       for (let attempt = 0;; attempt++) {
         if (signal.aborted) throw aborted(signal);
         const ex = this.begin(u, signal, families);
         let res: Response;
         try {
+          if (u.pool !== null) {
+            req ??= {
+              method,
+              fields,
+              host,
+              body,
+              bodyLength: streamedLength(ctx, body),
+              idempotent: IDEMPOTENT.has(method),
+            };
+            const path = upstreamUrl("", u.base, target);
+            const out = await sendH1(ex, u, req, path);
+            this.answered(ex, out.status);
+            relayed = ex.relaying;
+            return out;
+          }
           res = await fetch(upstreamUrl(u.origin, u.base, target), {
             method,
-            headers,
+            headers: host === null ? fields : [...fields, ["host", host]],
             body: body.init,
             client: this.#client,
-            signal: ex.ac.signal,
+            signal: ex.signal,
             redirect: "manual",
           });
         } catch (error) {
@@ -161,7 +190,11 @@ class ReverseProxy implements ExchangeHost, UpgradeHost {
             ex.end(null);
             throw aborted(signal);
           }
-          const cause = ex.timedOut ? "timeout" : classify(error);
+          const cause = ex.timedOut
+            ? "timeout"
+            : error instanceof WireError
+            ? error.failure
+            : classify(error);
           ex.end(cause);
           if (
             attempt < config.retries && retryable(cause, method, body, config)
@@ -303,6 +336,8 @@ class ReverseProxy implements ExchangeHost, UpgradeHost {
         await new Promise<void>((resolve) => this.#idle = resolve);
       }
       this.tunnels.closeAll();
+      clearInterval(this.#sweeper);
+      for (const u of this.#pool.list) u.pool?.close();
       this.#registry.stop();
       this.#client.close();
     })();
@@ -316,6 +351,14 @@ function relayed(body: BodyInit | null, res: Response): Response {
   const out = new Response(body, { status: res.status, headers: res.headers });
   stripHopByHop(out.headers);
   return out;
+}
+
+/** The declared length of a streamed request body; null = send it chunked. */
+function streamedLength(ctx: Context, body: OutgoingBody): number | null {
+  if (!(body.init instanceof ReadableStream)) return null;
+  if (ctx.header("transfer-encoding") !== null) return null;
+  const length = ctx.header("content-length");
+  return length === null ? null : Number(length);
 }
 
 function retryable(

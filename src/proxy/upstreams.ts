@@ -12,6 +12,7 @@
  */
 
 import type { Strategy } from "./options.ts";
+import { ConnPool } from "./wire/pool.ts";
 
 /** Active health state of an upstream. */
 export type Health = "healthy" | "unhealthy";
@@ -80,14 +81,24 @@ export class Upstream {
     Record<TunnelEnd, { upstream: string; closed_by: TunnelEnd }>
   >;
 
-  /** Creates the state of the upstream at `url`. */
-  constructor(url: URL, weight: number) {
+  /**
+   * Idle keep-alive connections of the proxy's own HTTP/1.1 client, for an
+   * `http:` upstream; null for `https:` (Deno's fetch pools those).
+   */
+  readonly pool: ConnPool | null;
+
+  /**
+   * Creates the state of the upstream at `url`, keeping at most `maxIdle`
+   * idle connections to it.
+   */
+  constructor(url: URL, weight: number, maxIdle: number) {
     this.origin = url.origin;
     this.tls = url.protocol === "https:";
     this.host = url.host;
     const name = url.hostname;
     this.hostname = name.startsWith("[") ? name.slice(1, -1) : name;
     this.port = url.port === "" ? (this.tls ? 443 : 80) : Number(url.port);
+    this.pool = this.tls ? null : new ConnPool(maxIdle);
     const path = url.pathname;
     this.base = path.endsWith("/") ? path.slice(0, -1) : path;
     this.label = this.origin + this.base;

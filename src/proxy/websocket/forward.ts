@@ -25,7 +25,7 @@ import { aborted, failureError, unavailableError } from "../failure.ts";
 import type { Families } from "../metrics.ts";
 import { targetOf } from "../target.ts";
 import type { FailureCause, Upstream } from "../upstreams.ts";
-import { BodyReader, framingOf } from "../wire/body.ts";
+import { BodyReader, relayOf } from "../wire/body.ts";
 import { dial, type UpstreamConn, WireError } from "../wire/conn.ts";
 import {
   endToEnd,
@@ -96,10 +96,10 @@ export async function forwardUpgrade(
     const ex = host.begin(u, signal, families);
     let c: UpstreamConn | null = null;
     let head: ResponseHead;
-    const cut = () => c?.close();
-    ex.ac.signal.addEventListener("abort", cut);
     try {
-      c = await dial(u, ex.ac.signal, config.caCerts);
+      c = await dial(u, ex.signal, config.caCerts);
+      ex.conn = c; // an abort (timeout, client gone) closes it
+      if (ex.aborted) c.close();
       await c.write(upgradeRequest(ctx, u, config, target, bridge));
       const reader = new HeadReader();
       let interim = 0;
@@ -133,7 +133,7 @@ export async function forwardUpgrade(
       }
       throw failureError(cause, config.timeoutMs);
     } finally {
-      ex.ac.signal.removeEventListener("abort", cut);
+      ex.conn = null;
     }
     if (head.status !== 101) {
       host.answered(ex, head.status);
@@ -219,10 +219,11 @@ function relayAnswer(
   c: UpstreamConn,
   head: ResponseHead,
 ): Forwarded {
-  const init = { status: head.status, headers: endToEnd(head.fields) };
   let reader: BodyReader;
+  let init: ResponseInit;
   try {
-    const framing = framingOf(head, "GET");
+    const { framing, fields } = relayOf(head, "GET");
+    init = { status: head.status, headers: fields };
     if (framing.kind === "none") {
       c.close();
       ex.end(null);
@@ -235,8 +236,7 @@ function relayAnswer(
     if (!(error instanceof WireError)) throw error;
     throw failureError("protocol", 0);
   }
-  const cut = () => c.close();
-  ex.ac.signal.addEventListener("abort", cut, { once: true });
+  ex.conn = c; // cut at timeoutMs
   const body = new ReadableStream<Uint8Array>({
     pull: async (controller) => {
       let piece: Uint8Array | null;

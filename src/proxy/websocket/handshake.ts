@@ -88,17 +88,15 @@ export function upgradeRequest(
   target: Target,
   bridge: boolean,
 ): Uint8Array {
-  const fields = requestHeaders(ctx, config.preserveHost, config.forwarded);
-  let host = false;
-  const out: [string, string][] = [];
+  const fields = requestHeaders(ctx, config.forwarded);
+  const host = config.preserveHost ? ctx.header("host") : null;
+  const out: [string, string][] = [["host", host ?? u.host]];
   // requestHeaders asks for identity encoding first; an upgrade has no body.
   for (let i = 1; i < fields.length; i++) {
     const f = fields[i];
-    if (f[0] === "host") host = true;
-    else if (bridge && f[0] === "sec-websocket-extensions") continue;
+    if (bridge && f[0] === "sec-websocket-extensions") continue;
     out.push(f);
   }
-  if (!host) out.unshift(["host", u.host]);
   out.push(["connection", "upgrade"], ["upgrade", "websocket"]);
   return encodeRequestHead("GET", upstreamUrl("", u.base, target), out);
 }

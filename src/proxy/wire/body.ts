@@ -14,7 +14,7 @@ import {
   ChunkedDecoder,
 } from "../../transport/h1/parser/chunked.ts";
 import { type UpstreamConn, WireError } from "./conn.ts";
-import { fieldValue, hasToken, type ResponseHead } from "./response_head.ts";
+import type { ResponseHead } from "./response_head.ts";
 
 /** How a response body is delimited. */
 export type Framing =
@@ -37,43 +37,94 @@ const CHUNKED_LIMITS = {
   chunkExtensionBytes: 4096,
 };
 
+/** What relaying a response takes: its framing, reuse, and fields. */
+export interface Relay {
+  /** How its body is delimited. */
+  readonly framing: Framing;
+  /**
+   * Whether the connection may carry another request once the body has
+   * been read whole: HTTP/1.1, no `Connection: close`, and not both
+   * `Transfer-Encoding` and `Content-Length` (a message that could be read
+   * two ways).
+   */
+  readonly keepAlive: boolean;
+  /**
+   * The end-to-end fields for the client's Response: hop-by-hop ones and
+   * those `Connection` names dropped.
+   */
+  readonly fields: [string, string][];
+}
+
 /**
- * The framing of the body of `head`, the answer to a `method` request.
+ * The framing (RFC 9112 §6.3), reuse and end-to-end fields of `head`, the
+ * answer to a `method` request, in one pass over its fields.
  *
  * @throws {WireError} `protocol` for an invalid `Content-Length`.
  */
-export function framingOf(head: ResponseHead, method: string): Framing {
-  const status = head.status;
+export function relayOf(head: ResponseHead, method: string): Relay {
+  const f = head.fields;
+  const fields: [string, string][] = [];
+  let te: string | null = null;
+  let cl: string | null = null;
+  let connection: string | null = null;
+  for (let i = 0; i < f.length; i += 2) {
+    const name = f[i];
+    const value = f[i + 1];
+    switch (name) {
+      case "connection":
+        connection = connection === null ? value : connection + "," + value;
+        continue;
+      case "transfer-encoding":
+        te = te === null ? value : te + "," + value;
+        continue;
+      case "content-length":
+        cl = cl === null ? value : cl + "," + value;
+        break;
+      case "keep-alive":
+      case "proxy-connection":
+      case "proxy-authenticate":
+      case "proxy-authorization":
+      case "te":
+      case "trailer":
+      case "upgrade":
+        continue;
+    }
+    fields.push([name, value]);
+  }
+  let keepAlive = !head.http10 && (te === null || cl === null);
+  if (connection !== null) {
+    const named = new Set<string>();
+    for (const t of connection.split(",")) named.add(t.trim().toLowerCase());
+    if (named.has("close")) keepAlive = false;
+    for (let i = fields.length - 1; i >= 0; i--) {
+      if (named.has(fields[i][0])) fields.splice(i, 1);
+    }
+  }
+  const framing = framingOf(head.status, method, te, cl);
+  if (framing.kind === "close") keepAlive = false;
+  return { framing, keepAlive, fields };
+}
+
+function framingOf(
+  status: number,
+  method: string,
+  te: string | null,
+  cl: string | null,
+): Framing {
   if (
     method === "HEAD" || status < 200 || status === 204 || status === 304
   ) {
     return NONE;
   }
-  const te = fieldValue(head.fields, "transfer-encoding");
   if (te !== null) {
     const codings = te.split(",");
     return codings[codings.length - 1].trim().toLowerCase() === "chunked"
       ? CHUNKED
       : CLOSE;
   }
-  const cl = fieldValue(head.fields, "content-length");
   if (cl === null) return CLOSE;
   const length = contentLength(cl);
   return length === 0 ? NONE : { kind: "length", length };
-}
-
-/**
- * Whether the connection may carry another request once the body of
- * `head` has been read whole: HTTP/1.1, no `Connection: close`, and not
- * both `Transfer-Encoding` and `Content-Length` (a message that could be
- * read two ways).
- */
-export function keepsAlive(head: ResponseHead, framing: Framing): boolean {
-  if (head.http10 || framing.kind === "close") return false;
-  const fields = head.fields;
-  if (hasToken(fieldValue(fields, "connection"), "close")) return false;
-  return fieldValue(fields, "transfer-encoding") === null ||
-    fieldValue(fields, "content-length") === null;
 }
 
 /** A `Content-Length` value: digits, or a list of one repeated value. */

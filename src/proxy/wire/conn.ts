@@ -7,9 +7,14 @@
  */
 
 import type { FailureCause, Upstream } from "../upstreams.ts";
+import { encodeHead } from "./request_head.ts";
 
 /** Size of a connection's read buffer; a response head must fit in it. */
 export const READ_BUFFER_BYTES = 16 * 1024;
+/** A request head and a body read whole up to this size go out in one write. */
+export const WRITE_BUFFER_BYTES = 16 * 1024;
+
+const encoder = new TextEncoder();
 
 /**
  * Why an upstream exchange over a proxy-owned connection failed, as data:
@@ -41,6 +46,15 @@ export class UpstreamConn {
   end = 0;
   /** Whether `close()` was called. */
   closed = false;
+  /**
+   * A read issued while the connection sat idle in its pool (into
+   * `buf[0, …)`, nothing buffered): the next {@linkcode UpstreamConn.fill}
+   * takes its result, so watching an idle connection costs no extra read.
+   */
+  pending: Promise<number | null> | null = null;
+  /** Whether it served a request before (its pool handed it out again). */
+  reused = false;
+  #wbuf: Uint8Array | null = null;
 
   /** Wraps `conn`, a connection to `upstream`. */
   constructor(conn: Deno.Conn, upstream: Upstream) {
@@ -71,7 +85,11 @@ export class UpstreamConn {
     }
     let n: number | null;
     try {
-      n = await this.conn.read(this.buf.subarray(this.end));
+      const pending = this.pending;
+      if (pending !== null) {
+        this.pending = null;
+        n = await pending;
+      } else n = await this.conn.read(this.buf.subarray(this.end));
     } catch (error) {
       throw new WireError("reset", "The upstream connection failed", {
         cause: error,
@@ -98,6 +116,31 @@ export class UpstreamConn {
         cause: error,
       });
     }
+  }
+
+  /**
+   * Writes `text` (a head of Latin-1 chars) and then `tail`, in one write
+   * through the connection's reusable write buffer when they fit in
+   * {@linkcode WRITE_BUFFER_BYTES}.
+   *
+   * @throws {WireError} `reset` when the connection failed or was closed.
+   */
+  async writeHead(text: string, tail: Uint8Array | null): Promise<void> {
+    const need = text.length + (tail === null ? 0 : tail.length);
+    if (need <= WRITE_BUFFER_BYTES) {
+      if (this.#wbuf === null || this.#wbuf.length < need) {
+        this.#wbuf = new Uint8Array(Math.max(need, 4096));
+      }
+      const buf = this.#wbuf;
+      const r = encoder.encodeInto(text, buf);
+      // Written as is only while every char was ASCII (one byte each).
+      if (r.read === text.length && r.written === text.length) {
+        if (tail !== null) buf.set(tail, text.length);
+        return await this.write(buf.subarray(0, need));
+      }
+    }
+    await this.write(encodeHead(text));
+    if (tail !== null) await this.write(tail);
   }
 
   /** Closes the socket; safe to call twice. */
