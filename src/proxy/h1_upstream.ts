@@ -29,7 +29,7 @@
 import type { Exchange } from "./exchange.ts";
 import type { OutgoingBody } from "./request_body.ts";
 import type { Upstream } from "./upstreams.ts";
-import { BodyReader, relayOf } from "./wire/body.ts";
+import { BodyReader, copyEndToEnd, type Relay, relayOf } from "./wire/body.ts";
 import { dial, type UpstreamConn, WireError } from "./wire/conn.ts";
 import type { ConnPool } from "./wire/pool.ts";
 import { HeadReader, type ResponseHead } from "./wire/response_head.ts";
@@ -97,7 +97,7 @@ export async function sendH1(
       c = null; // the upstream closed a pooled connection: once more, fresh
     }
   }
-  return respond(ex, c, pool, req.method, res, sending);
+  return await respond(ex, c, pool, req.method, res, sending);
 }
 
 /** The request head for `target` on `u`, with the body's framing field. */
@@ -196,15 +196,19 @@ async function finalHead(c: UpstreamConn): Promise<ResponseHead> {
   throw new WireError("protocol", "Too many interim responses");
 }
 
-/** Builds the client's Response for `head` on `c`; releases `c` when done. */
-async function respond(
+/**
+ * Builds the client's Response for `head` on `c`, synchronously when the
+ * body is none or already buffered whole (the common case); releases `c`
+ * once the body was read.
+ */
+function respond(
   ex: Exchange,
   c: UpstreamConn,
   pool: ConnPool,
   method: string,
   head: ResponseHead,
   sending: Sending,
-): Promise<Response> {
+): Response | Promise<Response> {
   let relay;
   try {
     relay = relayOf(head, method);
@@ -212,50 +216,26 @@ async function respond(
     c.close();
     throw error;
   }
-  const { framing, keepAlive: keep } = relay;
-  const status = head.status;
-  const fields = relay.fields;
-  const release = async () => {
-    ex.conn = null;
-    if (
-      keep && c.buffered === 0 && !c.closed &&
-      (sending === null || await sending.done)
-    ) {
-      pool.put(c);
-    } else c.close();
-  };
+  const framing = relay.framing;
+  const keep = relay.keepAlive;
   if (framing.kind === "none") {
     ex.end(null);
-    void release();
-    return responseOf(null, status, fields);
+    release(ex, c, pool, keep, sending);
+    return responseOf(null, head, relay);
   }
-  const reader = new BodyReader(c, framing);
   if (framing.kind === "length" && framing.length <= BUFFER_BYTES) {
     const whole = framing.length;
-    let bytes: Uint8Array;
     if (c.buffered >= whole) {
-      // The common case: the body came with the head.
-      bytes = c.buf.slice(c.start, c.start + whole);
+      // The body came with the head.
+      const bytes = c.buf.slice(c.start, c.start + whole);
       c.start += whole;
-    } else {
-      bytes = new Uint8Array(whole);
-      let at = 0;
-      try {
-        for (;;) {
-          const piece = await reader.next();
-          if (piece === null) break;
-          bytes.set(piece, at);
-          at += piece.length;
-        }
-      } catch (error) {
-        c.close();
-        throw error;
-      }
+      ex.end(null);
+      release(ex, c, pool, keep, sending);
+      return responseOf(bytes, head, relay);
     }
-    ex.end(null);
-    void release();
-    return responseOf(bytes as Uint8Array<ArrayBuffer>, status, fields);
+    return readWhole(ex, c, pool, keep, sending, whole, head, relay);
   }
+  const reader = new BodyReader(c, framing);
   const body = new ReadableStream<Uint8Array>({
     pull: async (controller) => {
       let piece: Uint8Array | null;
@@ -268,29 +248,70 @@ async function respond(
       if (piece !== null) controller.enqueue(piece);
       else {
         controller.close();
-        void release();
+        release(ex, c, pool, keep, sending);
       }
     },
     cancel: () => c.close(),
   }, { highWaterMark: 0 });
   ex.relaying = true;
-  return responseOf(ex.relay(body), status, fields);
+  return responseOf(ex.relay(body), head, relay);
+}
+
+/** Reads a small body that did not come with its head, then answers. */
+async function readWhole(
+  ex: Exchange,
+  c: UpstreamConn,
+  pool: ConnPool,
+  keep: boolean,
+  sending: Sending,
+  whole: number,
+  head: ResponseHead,
+  relay: Relay,
+): Promise<Response> {
+  const reader = new BodyReader(c, relay.framing);
+  const bytes = new Uint8Array(whole);
+  let at = 0;
+  try {
+    for (;;) {
+      const piece = await reader.next();
+      if (piece === null) break;
+      bytes.set(piece, at);
+      at += piece.length;
+    }
+  } catch (error) {
+    c.close();
+    throw error;
+  }
+  ex.end(null);
+  release(ex, c, pool, keep, sending);
+  return responseOf(bytes, head, relay);
 }
 
 /**
- * A Response of `status` with `fields`: appended one by one, which costs
- * Deno half of converting them as the constructor's `headers` list
- * (measured on 2.9.6: 1.9 µs against 4.0 µs for four fields).
+ * Hands `c` back to its pool once its response was read whole, when it
+ * keeps alive, nothing unexpected follows, and the request body went out
+ * whole; else closes it.
  */
-export function responseOf(
+function release(
+  ex: Exchange,
+  c: UpstreamConn,
+  pool: ConnPool,
+  keep: boolean,
+  sending: Sending,
+): void {
+  ex.conn = null;
+  if (!keep || c.buffered !== 0 || c.closed) c.close();
+  else if (sending === null) pool.put(c);
+  else sending.done.then((sent) => sent ? pool.put(c) : c.close());
+}
+
+/** The client's Response: `body`, with the status and end-to-end fields of `head`. */
+function responseOf(
   body: BodyInit | null,
-  status: number,
-  fields: readonly (readonly [string, string])[],
+  head: ResponseHead,
+  relay: Relay,
 ): Response {
-  const res = new Response(body, { status });
-  const headers = res.headers;
-  for (let i = 0; i < fields.length; i++) {
-    headers.append(fields[i][0], fields[i][1]);
-  }
+  const res = new Response(body, { status: head.status });
+  copyEndToEnd(head.fields, relay.named, res.headers);
   return res;
 }

@@ -25,7 +25,7 @@ import { aborted, failureError, unavailableError } from "../failure.ts";
 import type { Families } from "../metrics.ts";
 import { targetOf } from "../target.ts";
 import type { FailureCause, Upstream } from "../upstreams.ts";
-import { BodyReader, relayOf } from "../wire/body.ts";
+import { BodyReader, copyEndToEnd, type Relay, relayOf } from "../wire/body.ts";
 import { dial, type UpstreamConn, WireError } from "../wire/conn.ts";
 import {
   endToEnd,
@@ -220,16 +220,20 @@ function relayAnswer(
   head: ResponseHead,
 ): Forwarded {
   let reader: BodyReader;
-  let init: ResponseInit;
+  let relay: Relay;
+  const answer = (body: BodyInit | null): Response => {
+    const res = new Response(body, { status: head.status });
+    copyEndToEnd(head.fields, relay.named, res.headers);
+    return res;
+  };
   try {
-    const { framing, fields } = relayOf(head, "GET");
-    init = { status: head.status, headers: fields };
-    if (framing.kind === "none") {
+    relay = relayOf(head, "GET");
+    if (relay.framing.kind === "none") {
       c.close();
       ex.end(null);
-      return { response: new Response(null, init), relaying: false };
+      return { response: answer(null), relaying: false };
     }
-    reader = new BodyReader(c, framing);
+    reader = new BodyReader(c, relay.framing);
   } catch (error) {
     c.close();
     ex.end("protocol");
@@ -255,5 +259,5 @@ function relayAnswer(
     cancel: () => c.close(),
   }, { highWaterMark: 0 });
   ex.relaying = true;
-  return { response: new Response(ex.relay(body), init), relaying: true };
+  return { response: answer(ex.relay(body)), relaying: true };
 }

@@ -15,6 +15,7 @@ import {
 } from "../../transport/h1/parser/chunked.ts";
 import { type UpstreamConn, WireError } from "./conn.ts";
 import type { ResponseHead } from "./response_head.ts";
+import { headerPairs } from "../../internal/deno.ts";
 
 /** How a response body is delimited. */
 export type Framing =
@@ -37,7 +38,7 @@ const CHUNKED_LIMITS = {
   chunkExtensionBytes: 4096,
 };
 
-/** What relaying a response takes: its framing, reuse, and fields. */
+/** What relaying a response takes: its framing and reuse. */
 export interface Relay {
   /** How its body is delimited. */
   readonly framing: Framing;
@@ -48,61 +49,80 @@ export interface Relay {
    * two ways).
    */
   readonly keepAlive: boolean;
-  /**
-   * The end-to-end fields for the client's Response: hop-by-hop ones and
-   * those `Connection` names dropped.
-   */
-  readonly fields: [string, string][];
+  /** The lower-case names `Connection` lists, or null without one. */
+  readonly named: ReadonlySet<string> | null;
 }
 
 /**
- * The framing (RFC 9112 §6.3), reuse and end-to-end fields of `head`, the
- * answer to a `method` request, in one pass over its fields.
+ * The framing (RFC 9112 §6.3) and reuse of `head`, the answer to a
+ * `method` request, in one pass over its fields.
  *
  * @throws {WireError} `protocol` for an invalid `Content-Length`.
  */
 export function relayOf(head: ResponseHead, method: string): Relay {
   const f = head.fields;
-  const fields: [string, string][] = [];
   let te: string | null = null;
   let cl: string | null = null;
   let connection: string | null = null;
   for (let i = 0; i < f.length; i += 2) {
-    const name = f[i];
-    const value = f[i + 1];
+    switch (f[i]) {
+      case "connection":
+        connection = connection === null
+          ? f[i + 1]
+          : connection + "," + f[i + 1];
+        break;
+      case "transfer-encoding":
+        te = te === null ? f[i + 1] : te + "," + f[i + 1];
+        break;
+      case "content-length":
+        cl = cl === null ? f[i + 1] : cl + "," + f[i + 1];
+        break;
+    }
+  }
+  let keepAlive = !head.http10 && (te === null || cl === null);
+  let named: Set<string> | null = null;
+  if (connection !== null) {
+    named = new Set<string>();
+    for (const t of connection.split(",")) named.add(t.trim().toLowerCase());
+    if (named.has("close")) keepAlive = false;
+  }
+  const framing = framingOf(head.status, method, te, cl);
+  if (framing.kind === "close") keepAlive = false;
+  return { framing, keepAlive, named };
+}
+
+/**
+ * Appends the end-to-end fields of `fields` (`[lowerName, value, ...]` as
+ * the response head parser left them: names tokens, values valid and
+ * trimmed) to `headers`: hop-by-hop ones and those in `named` are dropped.
+ * Straight into Deno's field list when it can be reached (the values were
+ * validated while parsing; `append` would check them again), else with
+ * `append`.
+ */
+export function copyEndToEnd(
+  fields: readonly string[],
+  named: ReadonlySet<string> | null,
+  headers: Headers,
+): void {
+  const list = headerPairs(headers);
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i];
     switch (name) {
       case "connection":
-        connection = connection === null ? value : connection + "," + value;
-        continue;
-      case "transfer-encoding":
-        te = te === null ? value : te + "," + value;
-        continue;
-      case "content-length":
-        cl = cl === null ? value : cl + "," + value;
-        break;
       case "keep-alive":
       case "proxy-connection":
       case "proxy-authenticate":
       case "proxy-authorization":
       case "te":
       case "trailer":
+      case "transfer-encoding":
       case "upgrade":
         continue;
     }
-    fields.push([name, value]);
+    if (named !== null && named.has(name)) continue;
+    if (list !== null) list.push([name, fields[i + 1]]);
+    else headers.append(name, fields[i + 1]);
   }
-  let keepAlive = !head.http10 && (te === null || cl === null);
-  if (connection !== null) {
-    const named = new Set<string>();
-    for (const t of connection.split(",")) named.add(t.trim().toLowerCase());
-    if (named.has("close")) keepAlive = false;
-    for (let i = fields.length - 1; i >= 0; i--) {
-      if (named.has(fields[i][0])) fields.splice(i, 1);
-    }
-  }
-  const framing = framingOf(head.status, method, te, cl);
-  if (framing.kind === "close") keepAlive = false;
-  return { framing, keepAlive, fields };
 }
 
 function framingOf(

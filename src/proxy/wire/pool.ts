@@ -18,6 +18,8 @@ import type { UpstreamConn } from "./conn.ts";
 export class ConnPool {
   readonly #idle: UpstreamConn[] = [];
   readonly #ticks = new Map<UpstreamConn, number>();
+  /** Each connection's idle-read handler, made once. */
+  readonly #wakers = new WeakMap<UpstreamConn, () => void>();
   readonly #maxIdle: number;
   #tick = 0;
 
@@ -53,16 +55,23 @@ export class ConnPool {
     c.start = c.end = 0;
     const read = c.conn.read(c.buf);
     c.pending = read;
-    const woke = () => this.#woke(c, read);
+    let woke = this.#wakers.get(c);
+    if (woke === undefined) {
+      woke = () => this.#woke(c);
+      this.#wakers.set(c, woke);
+    }
     read.then(woke, woke);
     this.#idle.push(c);
     this.#ticks.set(c, this.#tick);
   }
 
-  /** The idle read of `c` ended: if it still waits in the pool, drop it. */
-  #woke(c: UpstreamConn, read: Promise<number | null>): void {
-    // Taken since: the request reads the result.
-    if (c.pending !== read || !this.#ticks.has(c)) return;
+  /**
+   * The idle read of `c` ended. Taken since, the request reads the result
+   * (it is taken before that read can end: the request is sent first);
+   * still in the pool, it is dropped.
+   */
+  #woke(c: UpstreamConn): void {
+    if (!this.#ticks.has(c)) return;
     // Closed by the upstream, or bytes nobody asked for: either way unusable.
     this.#remove(c);
     c.close();
