@@ -39,6 +39,28 @@ export function requestHeaders(ctx: Context): Headers {
   return core.req !== null ? core.req.headers : core.src!.headers;
 }
 
+/**
+ * The request's header fields as `[lowerName, value, ...]` when the
+ * transport kept them so (the h1 engine), else null (use
+ * {@linkcode requestHeaders}); for the reverse proxy's per-request copy.
+ */
+export function requestFieldList(ctx: Context): readonly string[] | null {
+  const core = coreOf(ctx);
+  return core.req === null ? core.src!.fieldList ?? null : null;
+}
+
+/** The request's scheme, without building `ctx.url`. */
+export function requestScheme(ctx: Context): "http" | "https" {
+  const core = coreOf(ctx);
+  if (core.src !== null) return core.src.scheme;
+  return core.req!.url.startsWith("https:") ? "https" : "http";
+}
+
+/** The raw query string of the request, without `?` (`""` for none). */
+export function rawQuery(ctx: Context): string {
+  return coreOf(ctx).query;
+}
+
 /** The metrics registry of the App serving `ctx`, if it records metrics. */
 export function metricsOf(ctx: Context): Metrics | undefined {
   return coreOf(ctx).metrics;

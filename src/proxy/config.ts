@@ -11,10 +11,12 @@ import type { Metrics } from "../observe/metrics.ts";
 import type {
   ForwardedMode,
   HealthCheckOptions,
+  KeepAliveOptions,
   OutlierOptions,
   ProxyOptions,
   Strategy,
   UpstreamInit,
+  WebSocketProxyOptions,
 } from "./options.ts";
 
 /** Validated active-check settings. */
@@ -35,6 +37,13 @@ export interface OutlierConfig {
   maxEjectionMs: number;
 }
 
+/** Validated WebSocket settings. */
+export interface WebSocketConfig {
+  idleTimeoutMs: number;
+  maxMessageBytes: number;
+  maxBufferedBytes: number;
+}
+
 /** Every option, validated, with defaults filled in. */
 export interface ProxyConfig {
   upstreams: { url: URL; weight: number }[];
@@ -45,8 +54,12 @@ export interface ProxyConfig {
   retries: number;
   retryIdempotent: boolean;
   preserveHost: boolean;
+  /** Extra trusted roots for https upstreams; empty = none. */
+  caCerts: string[];
   rewritePath: ((ctx: Context) => string) | null;
   forwarded: ForwardedMode;
+  websocket: WebSocketConfig;
+  keepAlive: { maxIdle: number; idleTimeoutMs: number };
   metrics: Metrics | null;
 }
 
@@ -242,6 +255,51 @@ function outlier(options: OutlierOptions | false | undefined): OutlierConfig {
   };
 }
 
+function keepAlive(
+  options: KeepAliveOptions | undefined,
+): { maxIdle: number; idleTimeoutMs: number } {
+  const k = object("keepAlive", options);
+  if (k === false) {
+    throw new TypeError("Option keepAlive must be an object, got false");
+  }
+  return {
+    maxIdle: integer("keepAlive.maxIdle", k?.maxIdle ?? 256, 0, 100_000),
+    idleTimeoutMs: integer(
+      "keepAlive.idleTimeoutMs",
+      k?.idleTimeoutMs ?? 60_000,
+      0,
+      2_147_483_647,
+    ),
+  };
+}
+
+function websocket(
+  options: WebSocketProxyOptions | undefined,
+): WebSocketConfig {
+  const w = object("websocket", options);
+  if (w === false) {
+    throw new TypeError("Option websocket must be an object, got false");
+  }
+  return {
+    idleTimeoutMs: integer(
+      "websocket.idleTimeoutMs",
+      w?.idleTimeoutMs ?? 60_000,
+      0,
+      2_147_483_647,
+    ),
+    maxMessageBytes: integer(
+      "websocket.maxMessageBytes",
+      w?.maxMessageBytes ?? 1 << 20,
+      1,
+    ),
+    maxBufferedBytes: integer(
+      "websocket.maxBufferedBytes",
+      w?.maxBufferedBytes ?? 1 << 20,
+      1,
+    ),
+  };
+}
+
 /**
  * Validates `options` and fills in the defaults.
  *
@@ -288,6 +346,15 @@ export function resolveOptions(options: ProxyOptions): ProxyConfig {
       `Option preserveHost must be a boolean, got ${show(preserveHost)}`,
     );
   }
+  const caCerts = options.caCerts ?? [];
+  if (
+    !Array.isArray(caCerts) ||
+    caCerts.some((c) => typeof c !== "string" || !c.includes("-----BEGIN"))
+  ) {
+    throw new TypeError(
+      `Option caCerts must be a list of PEM certificates, got ${show(caCerts)}`,
+    );
+  }
   const rewritePath = options.rewritePath ?? null;
   if (rewritePath !== null && typeof rewritePath !== "function") {
     throw new TypeError(
@@ -322,8 +389,11 @@ export function resolveOptions(options: ProxyOptions): ProxyConfig {
       : integer("retry.attempts", retry?.attempts ?? 2, 0, 100),
     retryIdempotent: idempotent,
     preserveHost,
+    caCerts: [...caCerts],
     rewritePath,
     forwarded,
+    websocket: websocket(options.websocket),
+    keepAlive: keepAlive(options.keepAlive),
     metrics,
   };
 }

@@ -10,6 +10,7 @@
 import type { DeadlineList, Inflight } from "../app/inflight.ts";
 import type { Families } from "./metrics.ts";
 import type { FailureCause, Upstream } from "./upstreams.ts";
+import type { UpstreamConn } from "./wire/conn.ts";
 
 /** What the proxy does when an attempt ends; implemented by the proxy. */
 export interface ExchangeHost {
@@ -33,8 +34,12 @@ export class Exchange implements Inflight {
   readonly upstream: Upstream;
   /** `performance.now()` at the start. */
   readonly start: number;
-  /** Aborts the upstream fetch and its body. */
-  readonly ac: AbortController = new AbortController();
+  /** Aborts the upstream fetch and its body; made when first asked for. */
+  #ac: AbortController | null = null;
+  /** Why the attempt was aborted; undefined while it was not. */
+  #reason: unknown = undefined;
+  /** Whether the attempt was aborted (timeout, client gone, App deadline). */
+  aborted = false;
   /** Where this attempt is recorded; undefined when metrics are off. */
   readonly families: Families | undefined;
   /** Whether `timeoutMs` ran out. */
@@ -43,6 +48,11 @@ export class Exchange implements Inflight {
   answered = false;
   /** Whether its response body is being relayed to the client. */
   relaying = false;
+  /**
+   * The proxy's own upstream connection while the attempt uses it (http
+   * upstreams); an abort closes it, which fails whatever waits on it.
+   */
+  conn: UpstreamConn | null = null;
   readonly #host: ExchangeHost;
   readonly #client: AbortSignal;
   #ended = false;
@@ -84,8 +94,21 @@ export class Exchange implements Inflight {
     this.#abort(this.#client.reason);
   }
 
+  /** The signal for `fetch` and connects: aborts with the attempt. */
+  get signal(): AbortSignal {
+    if (this.#ac === null) {
+      this.#ac = new AbortController();
+      if (this.aborted) this.#ac.abort(this.#reason);
+    }
+    return this.#ac.signal;
+  }
+
   #abort(reason: unknown): void {
-    this.ac.abort(reason);
+    if (this.aborted) return;
+    this.aborted = true;
+    this.#reason = reason;
+    this.conn?.close();
+    this.#ac?.abort(reason);
     // Deno's fetch does not always fail a body read already waiting when
     // its signal aborts (measured: about one run in six kept streaming), so
     // the relayed body is cut here too.

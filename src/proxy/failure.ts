@@ -64,3 +64,13 @@ export function unavailableError(count: number): HttpError {
       : `No healthy upstream: all ${count} upstreams are failing their health checks`,
   );
 }
+
+/**
+ * What a request whose signal aborted (client gone, App deadline, forced
+ * shutdown) gets; the App has usually answered or dropped it already.
+ */
+export function aborted(signal: AbortSignal): HttpError {
+  return new HttpError(503, "The request was aborted", {
+    cause: signal.reason,
+  });
+}

@@ -22,6 +22,7 @@
  */
 
 import type { Context } from "../context/context.ts";
+import { requestScheme } from "../context/internal.ts";
 import type { RemoteAddr } from "../transport/contract.ts";
 import { formatIp, parseIp, parseIp4, parseIp6 } from "../net/ip.ts";
 
@@ -57,7 +58,7 @@ export function forwardingFields(
   const fwd = ctx.header("forwarded");
   const believed = (xff !== null || fwd !== null) &&
     chainBelieved(remote, xff, fwd);
-  const proto = ctx.url.protocol === "https:" ? "https" : "http";
+  const proto = requestScheme(ctx);
   const host = ctx.header("host");
   const ip = remote.hostname;
   if (mode === "forwarded") {

@@ -11,7 +11,12 @@
  * - `palisade_proxy_upstream_duration_seconds{upstream}`: from the start of
  *   an attempt to the end of its response body (or its failure);
  * - `palisade_proxy_upstream_healthy{upstream}`: 1 while the upstream is in
- *   rotation (healthy and not ejected), else 0.
+ *   rotation (healthy and not ejected), else 0;
+ * - `palisade_proxy_upstream_websockets_active{upstream}`: WebSocket
+ *   tunnels open through the proxy to the upstream;
+ * - `palisade_proxy_upstream_websocket_closes_total{upstream, closed_by}`:
+ *   closed tunnels by what ended them (`client`, `upstream`, `idle`,
+ *   `shutdown`, `error`).
  *
  * @module
  */
@@ -25,6 +30,8 @@ export interface Families {
   failures: Counter;
   duration: Histogram;
   healthy: Gauge;
+  websockets: Gauge;
+  websocketCloses: Counter;
 }
 
 const FAMILIES = new WeakMap<Metrics, Families>();
@@ -52,6 +59,16 @@ function familiesOf(metrics: Metrics): Families {
         "palisade_proxy_upstream_healthy",
         "1 while the upstream is in rotation (healthy, not ejected), else 0.",
         { labels: ["upstream"] },
+      ),
+      websockets: metrics.gauge(
+        "palisade_proxy_upstream_websockets_active",
+        "WebSocket tunnels open through the proxy to each upstream.",
+        { labels: ["upstream"] },
+      ),
+      websocketCloses: metrics.counter(
+        "palisade_proxy_upstream_websocket_closes_total",
+        "Closed WebSocket tunnels to each upstream, by what ended them.",
+        { labels: ["upstream", "closed_by"] },
       ),
     };
     FAMILIES.set(metrics, f);

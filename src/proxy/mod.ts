@@ -3,7 +3,8 @@
  * load balancing (smooth weighted round robin, least connections, power of
  * two choices), active health checks on one shared timer, passive outlier
  * ejection, safe retries, streamed bodies with backpressure, hop-by-hop and
- * forwarding-header rules, timeouts that abort, and per-upstream metrics.
+ * forwarding-header rules, timeouts that abort, WebSocket forwarding on
+ * both transports, and per-upstream metrics.
  *
  * @example Usage
  * ```ts ignore
@@ -23,9 +24,11 @@ export { proxy, type ProxyHandler } from "./proxy.ts";
 export type {
   ForwardedMode,
   HealthCheckOptions,
+  KeepAliveOptions,
   OutlierOptions,
   ProxyOptions,
   RetryOptions,
   Strategy,
   UpstreamInit,
+  WebSocketProxyOptions,
 } from "./options.ts";

@@ -123,6 +123,70 @@ export interface RetryOptions {
  */
 export type ForwardedMode = "x-forwarded" | "forwarded" | "both" | false;
 
+/**
+ * How WebSocket upgrades are forwarded; see
+ * {@linkcode ProxyOptions.websocket}.
+ */
+export interface WebSocketProxyOptions {
+  /**
+   * A tunnel through which nothing passed, either way, for this long (in
+   * ms) is closed: between `idleTimeoutMs` and 1.25 × that of silence, by
+   * one sweep timer per proxy. On h1 any byte counts (pings and pongs the
+   * two sides exchange too); on the deno transport any message, ping or
+   * pong the proxy sees, and Deno also pings a client silent for this
+   * long, closing its socket when no pong follows within as long again.
+   * Both sides of an idle tunnel get close 1001 ("Idle timeout"), then
+   * the connections are closed (on h1 a tunnel stalled inside a frame is
+   * just closed). Default 60 000 (nginx's `proxy_read_timeout`); 0 = never.
+   *
+   * @default {60000}
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Largest message relayed either way on the deno transport, in bytes;
+   * a bigger one closes the tunnel (1009 to a client that sent it, 1011 to
+   * one whose upstream did). Deno assembles a client's message before the
+   * proxy sees it (up to its own 64 MiB cap). h1 relays frames unread, so
+   * the limit does not apply there.
+   *
+   * @default {1048576} (1 MiB)
+   */
+  maxMessageBytes?: number;
+  /**
+   * Most bytes the deno transport's relay holds for a slow side, in bytes.
+   * Towards the client, past this much unsent the proxy stops reading the
+   * upstream until under half of it (backpressure). Towards the upstream
+   * it cannot pause Deno's reads from the client, so past this much queued
+   * the client is closed with 1008 and the upstream connection dropped.
+   * h1 needs no buffer: each direction reads only after its last write
+   * completed, so TCP backpressure reaches the sender.
+   *
+   * @default {1048576} (1 MiB)
+   */
+  maxBufferedBytes?: number;
+}
+
+/** Upstream connection reuse; see {@linkcode ProxyOptions.keepAlive}. */
+export interface KeepAliveOptions {
+  /**
+   * Most idle connections kept per upstream for later requests; a
+   * connection handed back beyond that is closed. Connections in use are
+   * not limited (the server's `maxConnections` bounds them). 0 = a new
+   * connection for every request.
+   *
+   * @default {256}
+   */
+  maxIdle?: number;
+  /**
+   * An idle connection unused for this long, in ms, is closed (between
+   * this and 1.5 × this, by one sweep timer per proxy); one the upstream
+   * closes leaves the pool at once. 0 = only the upstream closes them.
+   *
+   * @default {60000}
+   */
+  idleTimeoutMs?: number;
+}
+
 /** Options of {@linkcode proxy}. */
 export interface ProxyOptions {
   /**
@@ -161,6 +225,20 @@ export interface ProxyOptions {
   /** Retries; see {@linkcode RetryOptions}. Default `{ attempts: 2, idempotent: true }`; `false` = never. */
   retry?: RetryOptions | false;
   /**
+   * Keep-alive connections to the upstreams; see
+   * {@linkcode KeepAliveOptions}. `http:` upstreams are reached with the
+   * proxy's own HTTP/1.1 client, whose pool this configures; `https:` ones
+   * with Deno's `fetch` (HTTP/1.1 or HTTP/2 by ALPN), whose pool gets the
+   * same limits. Default: the defaults of `KeepAliveOptions`.
+   */
+  keepAlive?: KeepAliveOptions;
+  /**
+   * Extra root certificates (PEM) trusted for `https:` upstreams, besides
+   * the system's and Deno's: an internal CA, or a self-signed upstream.
+   * Default: none.
+   */
+  caCerts?: readonly string[];
+  /**
    * Send the client's `Host` to the upstream. Default false: `Host` is the
    * upstream URL's host.
    */
@@ -196,6 +274,13 @@ export interface ProxyOptions {
    * client cannot choose the address the upstream sees.
    */
   forwarded?: ForwardedMode;
+  /**
+   * WebSocket forwarding; see {@linkcode WebSocketProxyOptions}. A request
+   * with `Upgrade: websocket` is forwarded as an upgrade (anything else
+   * with `Upgrade` is proxied as plain HTTP, the field removed). Default:
+   * the defaults of `WebSocketProxyOptions`.
+   */
+  websocket?: WebSocketProxyOptions;
   /**
    * Registry for the per-upstream metrics. Default: the App's registry
    * (`app.metrics`) of each request, when the App records metrics.

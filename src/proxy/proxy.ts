@@ -10,7 +10,12 @@ import type { Context, Next } from "../context/context.ts";
 import { metricsOf } from "../context/internal.ts";
 import { HttpError } from "../http/errors.ts";
 import { stripHopByHop } from "../http/hop_by_hop.ts";
-import { classify, failureError, unavailableError } from "./failure.ts";
+import {
+  aborted,
+  classify,
+  failureError,
+  unavailableError,
+} from "./failure.ts";
 import { Exchange, type ExchangeHost } from "./exchange.ts";
 import { HealthChecker } from "./health.ts";
 import { type Families, ProxyMetrics, statusClass } from "./metrics.ts";
@@ -20,7 +25,12 @@ import { readmit, recordFailure, recordSuccess } from "./outlier.ts";
 import { type OutgoingBody, outgoingBody } from "./request_body.ts";
 import { requestHeaders } from "./request_headers.ts";
 import { targetOf, upstreamUrl } from "./target.ts";
+import { sendH1, type UpstreamRequest } from "./h1_upstream.ts";
+import { WireError } from "./wire/conn.ts";
 import { type FailureCause, Pool, Upstream } from "./upstreams.ts";
+import { forwardUpgrade, type UpgradeHost } from "./websocket/forward.ts";
+import { Tunnels } from "./websocket/tunnel.ts";
+import { hasToken } from "./wire/response_head.ts";
 
 /**
  * The handler returned by {@linkcode proxy}: mount it on a route, and call
@@ -63,14 +73,11 @@ const BUFFER_BYTES = 64 * 1024;
 /** Statuses whose responses carry no body. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-/** Why a request is not sent at all when it asks for a WebSocket. */
-const WEBSOCKET_DETAIL =
-  "WebSocket forwarding is not supported by this proxy yet";
-
 /** Everything one `proxy()` call owns. */
-class ReverseProxy implements ExchangeHost {
+class ReverseProxy implements ExchangeHost, UpgradeHost {
   readonly timeoutMs: number;
-  readonly #config: ProxyConfig;
+  readonly config: ProxyConfig;
+  readonly tunnels: Tunnels;
   readonly #pool: Pool;
   readonly #client: Deno.HttpClient;
   readonly #health: HealthChecker | null;
@@ -80,13 +87,17 @@ class ReverseProxy implements ExchangeHost {
   /** Requests being handled plus response bodies still relayed. */
   #open = 0;
   #idle: (() => void) | null = null;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | null = null;
 
   constructor(config: ProxyConfig) {
-    this.#config = config;
+    this.config = config;
     this.timeoutMs = config.timeoutMs;
+    this.tunnels = new Tunnels(config.websocket.idleTimeoutMs);
     this.#pool = new Pool(
-      config.upstreams.map((u) => new Upstream(u.url, u.weight)),
+      config.upstreams.map((u) =>
+        new Upstream(u.url, u.weight, config.keepAlive.maxIdle)
+      ),
       config.strategy,
       (u) => this.#show(u),
     );
@@ -94,7 +105,21 @@ class ReverseProxy implements ExchangeHost {
     this.#list = this.#registry.list(config.timeoutMs);
     // One pooled client (keep-alive to every upstream) per proxy. allowHost
     // lets a Host header through, which preserveHost needs.
-    this.#client = Deno.createHttpClient({ allowHost: config.preserveHost });
+    const keep = config.keepAlive;
+    this.#client = Deno.createHttpClient({
+      allowHost: config.preserveHost,
+      caCerts: config.caCerts,
+      poolMaxIdlePerHost: keep.maxIdle,
+      poolIdleTimeout: keep.idleTimeoutMs === 0 ? false : keep.idleTimeoutMs,
+    });
+    if (keep.idleTimeoutMs > 0 && this.#pool.list.some((u) => u.pool)) {
+      // Two ticks of idleMs / 2: idle connections last 1 to 1.5 × idleMs.
+      const timer = setInterval(() => {
+        for (const u of this.#pool.list) u.pool?.sweep(2);
+      }, Math.max(1, Math.floor(keep.idleTimeoutMs / 2)));
+      Deno.unrefTimer(timer);
+      this.#sweeper = timer;
+    }
     this.#health = config.health === null ? null : new HealthChecker(
       this.#pool,
       config.health,
@@ -109,8 +134,8 @@ class ReverseProxy implements ExchangeHost {
   async handle(ctx: Context): Promise<Response> {
     if (this.#closing !== null) throw new HttpError(503, "The proxy is closed");
     const upgrade = ctx.header("upgrade");
-    if (upgrade !== null && /websocket/i.test(upgrade)) {
-      throw new HttpError(501, WEBSOCKET_DETAIL);
+    if (upgrade !== null && hasToken(upgrade, "websocket")) {
+      return this.#upgrade(ctx);
     }
     // Counted before the first await, so close() waits for this request.
     this.#open++;
@@ -119,28 +144,41 @@ class ReverseProxy implements ExchangeHost {
     try {
       let u = this.#pool.pick(null);
       if (u === null) throw unavailableError(this.#pool.list.length);
-      const config = this.#config;
+      const config = this.config;
       const target = targetOf(ctx, config.rewritePath);
-      const headers = requestHeaders(
-        ctx,
-        config.preserveHost,
-        config.forwarded,
-      );
+      const fields = requestHeaders(ctx, config.forwarded);
+      const host = config.preserveHost ? ctx.header("host") : null;
       const body = await outgoingBody(ctx);
       const families = this.#metrics.for(metricsOf(ctx));
       const signal = ctx.signal;
       const method = ctx.method;
+      let req: UpstreamRequest | null = null;
       for (let attempt = 0;; attempt++) {
         if (signal.aborted) throw aborted(signal);
-        const ex = this.#begin(u, signal, families);
+        const ex = this.begin(u, signal, families);
         let res: Response;
         try {
+          if (u.pool !== null) {
+            req ??= {
+              method,
+              fields,
+              host,
+              body,
+              bodyLength: streamedLength(ctx, body),
+              idempotent: IDEMPOTENT.has(method),
+            };
+            const path = upstreamUrl("", u.base, target);
+            const out = await sendH1(ex, u, req, path);
+            this.answered(ex, out.status);
+            relayed = ex.relaying;
+            return out;
+          }
           res = await fetch(upstreamUrl(u.origin, u.base, target), {
             method,
-            headers,
+            headers: host === null ? fields : [...fields, ["host", host]],
             body: body.init,
             client: this.#client,
-            signal: ex.ac.signal,
+            signal: ex.signal,
             redirect: "manual",
           });
         } catch (error) {
@@ -152,7 +190,11 @@ class ReverseProxy implements ExchangeHost {
             ex.end(null);
             throw aborted(signal);
           }
-          const cause = ex.timedOut ? "timeout" : classify(error);
+          const cause = ex.timedOut
+            ? "timeout"
+            : error instanceof WireError
+            ? error.failure
+            : classify(error);
           ex.end(cause);
           if (
             attempt < config.retries && retryable(cause, method, body, config)
@@ -175,7 +217,35 @@ class ReverseProxy implements ExchangeHost {
     }
   }
 
-  #begin(
+  async #upgrade(ctx: Context): Promise<Response> {
+    this.#open++;
+    let relaying = false;
+    try {
+      const out = await forwardUpgrade(this, ctx);
+      relaying = out.relaying;
+      return out.response;
+    } finally {
+      if (!relaying) this.#release();
+    }
+  }
+
+  /** UpgradeHost: how many upstreams there are. */
+  get upstreamCount(): number {
+    return this.#pool.list.length;
+  }
+
+  /** UpgradeHost: picks an upstream not in `tried`. */
+  pick(tried: readonly Upstream[] | null): Upstream | null {
+    return this.#pool.pick(tried);
+  }
+
+  /** UpgradeHost: the metric families for `ctx`. */
+  families(ctx: Context): Families | undefined {
+    return this.#metrics.for(metricsOf(ctx));
+  }
+
+  /** Starts a timed, counted attempt to `u`. */
+  begin(
     u: Upstream,
     signal: AbortSignal,
     families: Families | undefined,
@@ -186,13 +256,18 @@ class ReverseProxy implements ExchangeHost {
     return ex;
   }
 
-  async #respond(ex: Exchange, res: Response): Promise<Response> {
+  /** Counts the upstream's answer `status` for `ex`. */
+  answered(ex: Exchange, status: number): void {
     const u = ex.upstream;
-    const status = res.status;
     ex.answered = true;
     ex.families?.requests.inc(u.classLabels[statusClass(status)]);
     if (status >= 502 && status <= 504) this.#failed(u);
     else recordSuccess(u);
+  }
+
+  async #respond(ex: Exchange, res: Response): Promise<Response> {
+    const status = res.status;
+    this.answered(ex, status);
     const body = res.body;
     if (body === null || NULL_BODY.has(status)) {
       body?.cancel().catch(() => {});
@@ -240,7 +315,7 @@ class ReverseProxy implements ExchangeHost {
   }
 
   #failed(u: Upstream): void {
-    if (recordFailure(this.#pool, u, this.#config.outlier)) this.#show(u);
+    if (recordFailure(this.#pool, u, this.config.outlier)) this.#show(u);
   }
 
   /** Sets the healthy gauge of `u` from its state. */
@@ -260,20 +335,13 @@ class ReverseProxy implements ExchangeHost {
       if (this.#open > 0) {
         await new Promise<void>((resolve) => this.#idle = resolve);
       }
+      this.tunnels.closeAll();
+      clearInterval(this.#sweeper);
+      for (const u of this.#pool.list) u.pool?.close();
       this.#registry.stop();
       this.#client.close();
     })();
   }
-}
-
-/**
- * What a request whose signal aborted (client gone, App deadline, forced
- * shutdown) gets; the App has usually answered or dropped it already.
- */
-function aborted(signal: AbortSignal): HttpError {
-  return new HttpError(503, "The request was aborted", {
-    cause: signal.reason,
-  });
 }
 
 /** The client's response: `body`, with the status and end-to-end fields of `res`. */
@@ -283,6 +351,14 @@ function relayed(body: BodyInit | null, res: Response): Response {
   const out = new Response(body, { status: res.status, headers: res.headers });
   stripHopByHop(out.headers);
   return out;
+}
+
+/** The declared length of a streamed request body; null = send it chunked. */
+function streamedLength(ctx: Context, body: OutgoingBody): number | null {
+  if (!(body.init instanceof ReadableStream)) return null;
+  if (ctx.header("transfer-encoding") !== null) return null;
+  const length = ctx.header("content-length");
+  return length === null ? null : Number(length);
 }
 
 function retryable(
@@ -306,8 +382,7 @@ function retryable(
  * upstream address: 503 when no upstream is healthy, 502 when the upstream
  * could not be reached, reset the connection or answered garbage, 504 when
  * `timeoutMs` ran out before the response was sent (after that, the transfer
- * is aborted). A WebSocket upgrade request gets 501: WebSocket forwarding is
- * not supported yet. Bodies stream both ways with backpressure, except that
+ * is aborted). Bodies stream both ways with backpressure, except that
  * request and response bodies declaring at most 64 KiB are read whole first
  * (so a failed connect can be retried, and the upstream connection is freed
  * at once). Exchanges are half duplex: the App ends the request body once
@@ -317,10 +392,30 @@ function retryable(
  * (Deno's fetch would otherwise decode compressed bodies without saying
  * so); put `compress()` in front of the proxy to compress for clients.
  *
+ * A WebSocket upgrade (`Upgrade: websocket` on a GET) is forwarded on both
+ * transports: the handshake is checked as `upgradeWebSocket()` checks it
+ * (400, 426), minus the `Origin` check, which is the upstream's (an
+ * upstream that checks `Origin` against `Host` needs `preserveHost`, or the
+ * public origin among its allowed ones); the proxy connects to the
+ * upstream itself, sends the upgrade request under the same header rules,
+ * and waits for the answer head within `timeoutMs` (504 after it; a connect
+ * failure is retried like any request). A valid `101` (the right
+ * `Sec-WebSocket-Accept`, a subprotocol the client offered) gives the
+ * client a `101` with the upstream's accept value, subprotocol and fields;
+ * a broken one 502; any other answer (a 403, a redirect) is relayed as it
+ * is. Then the tunnel runs until either side closes, which closes the
+ * other: on h1 bytes pass untouched (extensions and close codes end to
+ * end), on the deno transport messages are relayed (see
+ * {@linkcode ProxyOptions.websocket} for limits and the idle rule). Open
+ * tunnels are closed with 1001 at graceful shutdown and by `close()`.
+ * `Upgrade` values other than websocket (h2c) are removed as hop-by-hop
+ * and the request is proxied as plain HTTP. Outside `serve()`
+ * (`app.request()`) an upgrade gets 501.
+ *
  * Call `close()` on the returned handler once the server has stopped (after
  * `await server.shutdown()`, or from `serve()`'s `onShutdown`: it waits for
- * exchanges in flight): it stops the health-check timer and closes the
- * connection pool. The timer never keeps the process alive by itself.
+ * exchanges in flight): it stops the health-check timer, closes open
+ * WebSocket tunnels and closes the connection pool. The timer never keeps the process alive by itself.
  *
  * @throws {TypeError} naming the first invalid option.
  *

@@ -9,7 +9,10 @@
  */
 
 import type { Context } from "../context/context.ts";
-import { requestHeaders as headersOf } from "../context/internal.ts";
+import {
+  requestFieldList,
+  requestHeaders as headersOf,
+} from "../context/internal.ts";
 import { HOP_BY_HOP_FIELDS } from "../http/hop_by_hop.ts";
 import { FORWARDING_FIELDS, forwardingFields } from "./forwarded.ts";
 import type { ForwardedMode } from "./options.ts";
@@ -27,28 +30,41 @@ const SKIPPED: ReadonlySet<string> = new Set([
   "accept-encoding",
 ]);
 
-/** The upstream request's header fields for `ctx`. */
+/**
+ * The upstream request's header fields for `ctx`, `Host` aside (the
+ * caller sends the client's or the upstream's).
+ */
 export function requestHeaders(
   ctx: Context,
-  preserveHost: boolean,
   forwarded: ForwardedMode,
 ): [string, string][] {
   const connection = ctx.header("connection");
   const named = connection === null ? null : connectionTokens(connection);
   const out: [string, string][] = [["accept-encoding", "identity"]];
-  for (const pair of headersOf(ctx)) {
-    const name = pair[0];
-    if (
-      SKIPPED.has(name) || (named !== null && named.has(name)) ||
-      (name === "host" && !preserveHost) ||
-      (forwarded !== false && FORWARDING_FIELDS.has(name))
-    ) {
-      continue;
+  const list = requestFieldList(ctx);
+  if (list !== null) {
+    for (let i = 0; i < list.length; i += 2) {
+      const name = list[i];
+      if (!skipped(name, named, forwarded)) out.push([name, list[i + 1]]);
     }
-    out.push(pair);
+  } else {
+    for (const pair of headersOf(ctx)) {
+      if (!skipped(pair[0], named, forwarded)) out.push(pair);
+    }
   }
   if (forwarded !== false) forwardingFields(ctx, forwarded, out);
   return out;
+}
+
+/** Whether the field `name` is not copied. */
+function skipped(
+  name: string,
+  named: Set<string> | null,
+  forwarded: ForwardedMode,
+): boolean {
+  return SKIPPED.has(name) || name === "host" ||
+    (named !== null && named.has(name)) ||
+    (forwarded !== false && FORWARDING_FIELDS.has(name));
 }
 
 /** Lower-case field names listed in a `Connection` value. */

@@ -8,6 +8,7 @@
  */
 
 import type { Context } from "../context/context.ts";
+import { rawQuery } from "../context/internal.ts";
 
 /** Characters a path may carry unescaped (RFC 3986 pchar and "/"). */
 const PATH_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
@@ -35,11 +36,10 @@ export interface Target {
   query: string;
 }
 
-/** The client's query string with its `?`, or `""`. */
+/** The client's query string with its `?`, or `""`, verbatim. */
 function queryOf(ctx: Context): string {
-  // ctx.query is parsed from the raw query without building a URL; only a
-  // request that has one pays for the URL parse that yields it verbatim.
-  return ctx.query.size === 0 ? "" : ctx.url.search;
+  const q = rawQuery(ctx);
+  return q === "" ? "" : "?" + q;
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 
 import type { Strategy } from "./options.ts";
+import { ConnPool } from "./wire/pool.ts";
 
 /** Active health state of an upstream. */
 export type Health = "healthy" | "unhealthy";
@@ -22,12 +23,28 @@ export type StatusClass = "1xx" | "2xx" | "3xx" | "4xx" | "5xx" | "error";
 /** Why an attempt failed, as the `cause` metric label. */
 export type FailureCause = "connect" | "reset" | "timeout" | "protocol";
 
+/**
+ * What ended a WebSocket tunnel, as the `closed_by` metric label: either
+ * side closing or going away, the idle timeout, a shutdown (the server's or
+ * the proxy's `close()`), or an error (a broken frame, a limit, a slow
+ * reader).
+ */
+export type TunnelEnd = "client" | "upstream" | "idle" | "shutdown" | "error";
+
 /** One upstream server and its load-balancing state. */
 export class Upstream {
   /** Scheme, host and port, e.g. `http://127.0.0.1:3001`. */
   readonly origin: string;
   /** The URL's path without its trailing `/`; `""` for the root. */
   readonly base: string;
+  /** Host name or IP address to connect to (IPv6 without brackets). */
+  readonly hostname: string;
+  /** TCP port to connect to (the scheme's default when the URL has none). */
+  readonly port: number;
+  /** Whether connections use TLS (`https:`). */
+  readonly tls: boolean;
+  /** The `Host` field for requests that do not keep the client's. */
+  readonly host: string;
   /** The metric label and log name: origin plus path, no credentials. */
   readonly label: string;
   /** Relative share of the traffic. */
@@ -59,9 +76,29 @@ export class Upstream {
     Record<FailureCause, { upstream: string; cause: FailureCause }>
   >;
 
-  /** Creates the state of the upstream at `url`. */
-  constructor(url: URL, weight: number) {
+  /** `{ upstream, closed_by }` labels by tunnel end. */
+  readonly endLabels: Readonly<
+    Record<TunnelEnd, { upstream: string; closed_by: TunnelEnd }>
+  >;
+
+  /**
+   * Idle keep-alive connections of the proxy's own HTTP/1.1 client, for an
+   * `http:` upstream; null for `https:` (Deno's fetch pools those).
+   */
+  readonly pool: ConnPool | null;
+
+  /**
+   * Creates the state of the upstream at `url`, keeping at most `maxIdle`
+   * idle connections to it.
+   */
+  constructor(url: URL, weight: number, maxIdle: number) {
     this.origin = url.origin;
+    this.tls = url.protocol === "https:";
+    this.host = url.host;
+    const name = url.hostname;
+    this.hostname = name.startsWith("[") ? name.slice(1, -1) : name;
+    this.port = url.port === "" ? (this.tls ? 443 : 80) : Number(url.port);
+    this.pool = this.tls ? null : new ConnPool(maxIdle);
     const path = url.pathname;
     this.base = path.endsWith("/") ? path.slice(0, -1) : path;
     this.label = this.origin + this.base;
@@ -84,6 +121,15 @@ export class Upstream {
       reset: cause("reset"),
       timeout: cause("timeout"),
       protocol: cause("protocol"),
+    });
+    const end = (closed_by: TunnelEnd) =>
+      Object.freeze({ upstream, closed_by });
+    this.endLabels = Object.freeze({
+      client: end("client"),
+      upstream: end("upstream"),
+      idle: end("idle"),
+      shutdown: end("shutdown"),
+      error: end("error"),
     });
   }
 }

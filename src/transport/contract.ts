@@ -52,6 +52,14 @@ export interface RequestSource {
   header(name: string): string | null;
   /** All header fields; may be built on first access. */
   readonly headers: Headers;
+  /**
+   * Present on transports that parse heads themselves (the h1 engine): the
+   * header fields as parsed, `[lowerName, value, ...]` in order, for
+   * Palisade's own modules that copy every field (the reverse proxy)
+   * without building `Headers`. A repeated `Content-Length` appears as
+   * often as it was sent (the parser allows only identical copies).
+   */
+  readonly fieldList?: readonly string[];
   /** The request body, or null when the request has none. */
   readonly body: ReadableStream<Uint8Array> | null;
   /** Aborts with an `AbortError` when the client disconnects. */

@@ -1,3 +1,4 @@
+import { App } from "../../src/app/app.ts";
 import assert from "node:assert/strict";
 import { proxy, type ProxyOptions } from "../../src/proxy/mod.ts";
 import {
@@ -86,17 +87,23 @@ Deno.test("proxy: 504 when the upstream does not answer within timeoutMs", async
   await up.stop();
 });
 
-Deno.test("proxy: a WebSocket upgrade gets 501 and reaches no upstream", async () => {
+Deno.test("proxy: a WebSocket upgrade outside serve() gets 501 and reaches no upstream", async () => {
   const up = upstream();
-  const res = await once({ upstreams: [up.url] }, {
-    headers: { upgrade: "websocket", connection: "Upgrade" },
+  const api = proxy({ upstreams: [up.url] });
+  const app = new App();
+  app.all("/api/*", api);
+  const res = await app.request("/api/x", {
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+    },
   });
   assert.equal(res.status, 501);
-  assert.equal(
-    res.problem!.detail,
-    "WebSocket forwarding is not supported by this proxy yet",
-  );
+  assert.equal((await res.json()).detail, "WebSocket forwarding needs serve()");
   assert.equal(up.seen.length, 0);
+  await api.close();
   await up.stop();
 });
 
@@ -236,6 +243,22 @@ Deno.test("proxy: options are validated once, with a TypeError naming the option
     [
       { upstreams: ["http://x"], rewritePath: "/x" },
       /Option rewritePath must be a function/,
+    ],
+    [
+      { upstreams: ["http://x"], caCerts: ["not a certificate"] },
+      /Option caCerts must be a list of PEM certificates/,
+    ],
+    [
+      { upstreams: ["http://x"], websocket: { idleTimeoutMs: -5 } },
+      /Option websocket\.idleTimeoutMs must be an integer from 0 to 2147483647, got -5/,
+    ],
+    [
+      { upstreams: ["http://x"], websocket: { maxMessageBytes: 0 } },
+      /Option websocket\.maxMessageBytes must be an integer of at least 1, got 0/,
+    ],
+    [
+      { upstreams: ["http://x"], websocket: { maxBufferedBytes: "1mb" } },
+      /Option websocket\.maxBufferedBytes/,
     ],
   ];
   for (const [options, message] of bad) {

@@ -95,6 +95,11 @@ export class H1Source implements RequestSource {
     return out;
   }
 
+  /** The fields as parsed; see `RequestSource.fieldList`. */
+  get fieldList(): readonly string[] {
+    return this.head.headers;
+  }
+
   /** All header fields as `Headers`, built on first access. */
   get headers(): Headers {
     return this.#headers ??= new Headers(this.#pairs());

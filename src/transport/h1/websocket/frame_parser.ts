@@ -34,6 +34,12 @@ export interface FrameLimits {
   maxFrameBytes: number;
   /** Largest message (all its fragments); more fails with 1009. */
   maxMessageBytes: number;
+  /**
+   * Parse the frames a server sends (unmasked; a masked one fails with
+   * 1002) instead of a client's: for Palisade's own client side (the
+   * reverse proxy's WebSocket bridge). Default false.
+   */
+  fromServer?: boolean;
 }
 
 /**
@@ -76,8 +82,9 @@ const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const ASCII_MAX = 256;
 
 /**
- * Parses client frames fed in arbitrary pieces. `feed()` unmasks payload
- * bytes in place, so a chunk must not be used by the caller afterwards.
+ * Parses client frames (or, with `fromServer`, server frames) fed in
+ * arbitrary pieces. `feed()` unmasks payload bytes in place, so a chunk
+ * must not be used by the caller afterwards.
  *
  * @example Usage
  * ```ts
@@ -96,6 +103,8 @@ export class FrameParser {
   #sink: FrameSink;
   #maxFrame: number;
   #maxMessage: number;
+  /** Whether frames must be masked (from a client). */
+  #masked: boolean;
   #state: ParserState = "header";
   #failure: FrameFailure | null = null;
 
@@ -127,6 +136,7 @@ export class FrameParser {
     this.#sink = sink;
     this.#maxFrame = limits.maxFrameBytes;
     this.#maxMessage = limits.maxMessageBytes;
+    this.#masked = limits.fromServer !== true;
   }
 
   /** Where the parser is; `"closed"` after the peer's close frame. */
@@ -185,11 +195,13 @@ export class FrameParser {
       length = high * 0x100000000 + low;
       at = 10;
     }
-    const mask = this.#mask;
-    mask[0] = head[at];
-    mask[1] = head[at + 1];
-    mask[2] = head[at + 2];
-    mask[3] = head[at + 3];
+    if (this.#masked) {
+      const mask = this.#mask;
+      mask[0] = head[at];
+      mask[1] = head[at + 1];
+      mask[2] = head[at + 2];
+      mask[3] = head[at + 3];
+    } // else the mask stays all zeros: unmasking leaves the bytes as they are
     this.#headLen = 0;
     this.#headNeed = 2;
 
@@ -248,11 +260,17 @@ export class FrameParser {
     } else if (this.#message !== 0) {
       return this.#fail(1002, "New data frame inside a fragmented message");
     }
-    if ((b1 & 0x80) === 0) {
-      return this.#fail(1002, "Frame from the client is not masked");
+    if (((b1 & 0x80) !== 0) !== this.#masked) {
+      return this.#fail(
+        1002,
+        this.#masked
+          ? "Frame from the client is not masked"
+          : "Frame from the server is masked",
+      );
     }
     const len7 = b1 & 0x7f;
-    this.#headNeed = (len7 === 126 ? 4 : len7 === 127 ? 10 : 2) + 4;
+    this.#headNeed = (len7 === 126 ? 4 : len7 === 127 ? 10 : 2) +
+      (this.#masked ? 4 : 0);
     this.#fin = fin;
     this.#opcode = opcode;
     if (opcode === OP_TEXT || opcode === OP_BINARY) {
