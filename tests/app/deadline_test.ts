@@ -23,7 +23,11 @@ Deno.test("a handler that never resolves gets the client a 503 at the deadline (
     assert.equal(res.status, 503);
     assert.equal(res.headers["content-type"], "application/problem+json");
     assert.match(JSON.parse(res.body).detail, /deadline of 200 ms/);
-    assert.ok(elapsed >= 190 && elapsed < 300, `answered after ${elapsed} ms`);
+    // Not before the deadline; the upper bound only catches a hang.
+    assert.ok(
+      elapsed >= 190 && elapsed < 2_000,
+      `answered after ${elapsed} ms`,
+    );
     assert.equal(app.inflight, 0);
     assert.match(app.metrics.text(), /^palisade_deadline_exceeded_total 1$/m);
   } finally {
