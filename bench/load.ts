@@ -148,6 +148,7 @@ function parseOptions(args: string[]): Options {
   // A reportable run: the issue preset with its default lengths, unfiltered.
   const full = presetName === "issue10" &&
     args.every((a) =>
+      a === "--" ||
       a.startsWith("--out=") || a.startsWith("--runs=") ||
       a.startsWith("--retries=") || a === "--preset=issue10"
     );
@@ -385,6 +386,7 @@ async function main(): Promise<void> {
       Math.ceil(estimate / 60)
     } min`,
   );
+  const commit = await commitOf(); // before the run: HEAD may move during it
   const tmp = await Deno.makeTempDir({ prefix: "palisade_load_" });
   const started = Date.now();
   const runs: ScenarioResult[][] = [];
@@ -406,9 +408,8 @@ async function main(): Promise<void> {
   const elapsed = (Date.now() - started) / 1000;
   const loadEnd = Deno.loadavg().map((n) => n.toFixed(2)).join(" ");
 
-  const command = `deno task load${
-    Deno.args.length ? ` -- ${Deno.args.join(" ")}` : ""
-  }`;
+  const args = Deno.args.filter((a) => a !== "--");
+  const command = `deno task load${args.length ? ` -- ${args.join(" ")}` : ""}`;
   const warnings = opts.rounds < 3
     ? [
       "",
@@ -416,7 +417,7 @@ async function main(): Promise<void> {
     ]
     : [];
   const body = [
-    `- Commit: ${await commitOf()}`,
+    `- Commit: ${commit}`,
     `- Preset: ${opts.preset}; command: \`${command}\` (${
       (elapsed / 60).toFixed(1)
     } min)`,

@@ -121,5 +121,6 @@ for (const transport of ["deno", "h1"] as const) {
     );
     assert.equal(report.completed + report.aborted, 6);
     assert.equal(app.inflight, 0);
+    console.log(`  ${transport}: ${JSON.stringify(report)}`);
   });
 }

@@ -225,6 +225,35 @@ Deno.test("response writer: HEAD keeps the length, 204 has none, close is announ
   assert.match(v0, /connection: keep-alive\r\n/);
 });
 
+Deno.test("response writer: large bodies reuse pooled buffers, never one still being written", async () => {
+  // Two writes in flight at once with different 64 KiB bodies, then again:
+  // each sink sees its own body whole, so a buffer is reused only after
+  // the write that used it completed.
+  const bodies = ["a", "b", "c", "d"].map((c) => c.repeat(64 * 1024));
+  const seen: string[] = [];
+  const slowSink = {
+    write: async (b: Uint8Array) => {
+      const copyBefore = dec.decode(b);
+      await new Promise((r) => setTimeout(r, 5));
+      assert.equal(dec.decode(b), copyBefore, "the buffer changed mid-write");
+      seen.push(copyBefore.slice(copyBefore.indexOf("\r\n\r\n") + 4));
+    },
+  };
+  for (const pair of [[0, 1], [2, 3], [1, 0]]) {
+    await Promise.all(
+      pair.map((n) => writeResponse(slowSink, new Response(bodies[n]), info())),
+    );
+  }
+  assert.deepEqual(
+    seen.map((b) => b.length),
+    [65536, 65536, 65536, 65536, 65536, 65536],
+  );
+  assert.deepEqual(
+    seen.map((b) => b[0] + b.at(-1)).sort(),
+    ["aa", "aa", "bb", "bb", "cc", "dd"],
+  );
+});
+
 Deno.test("response writer: a stream is chunked and written chunk by chunk", async () => {
   const writes: string[] = [];
   const sink = {
