@@ -1,7 +1,8 @@
 /**
  * What each middleware adds per request, through `app.request()`: the same
  * small JSON route without middleware (the baseline of every group) and
- * with `cors` (simple request and preflight), `secureHeaders` and `etag`.
+ * with `cors` (simple request and preflight), `secureHeaders`, `etag` and
+ * cookie reads (plain and signed).
  * The `etag hash` group is the measurement behind etag's choice of SHA-1.
  *
  * Run: `deno bench -A bench/middleware_bench.ts`
@@ -142,3 +143,56 @@ for (const size of [100, 4096, 65536]) {
     fnv1a(bytes).toString(36);
   });
 }
+
+// Cookie reads: a browser-like Cookie header of five cookies, one read.
+const KEYS = ["bench-secret-key-0123456789abcdef"];
+function cookieApp(signed: boolean): App {
+  const app = new App({ keys: KEYS });
+  app.get("/item", (ctx) => {
+    if (ctx.cookies.get("sid", { signed }) === undefined) {
+      throw new Error("cookie missing");
+    }
+    return ctx.json(BODY);
+  });
+  return app;
+}
+const signedSid = await (async () => {
+  const app = new App({ keys: KEYS });
+  app.get("/", (ctx) => {
+    ctx.cookies.set("sid", "s-1234567890", { signed: true });
+    return ctx.text("ok");
+  });
+  const setCookie = (await app.request("/")).headers.get("set-cookie")!;
+  return setCookie.slice(0, setCookie.indexOf(";"));
+})();
+const cookieHeader = (sid: string) => ({
+  headers: {
+    cookie: `_ga=GA1.2.3456; theme=dark; lang=en; ${sid}; csrf=abc123`,
+  },
+});
+const withCookies = cookieApp(false);
+const withSigned = cookieApp(true);
+const plainInit = cookieHeader("sid=s-1234567890");
+const signedInit = cookieHeader(signedSid);
+
+Deno.bench(
+  "baseline GET (Cookie header sent, not read)",
+  { group: "cookies", baseline: true, ...RUNS },
+  async () => {
+    await run(baseline, "/item", plainInit);
+  },
+);
+Deno.bench(
+  "ctx.cookies.get() of one of five",
+  { group: "cookies", ...RUNS },
+  async () => {
+    await run(withCookies, "/item", plainInit);
+  },
+);
+Deno.bench(
+  "ctx.cookies.get() signed (HMAC-SHA-256 check)",
+  { group: "cookies", ...RUNS },
+  async () => {
+    await run(withSigned, "/item", signedInit);
+  },
+);

@@ -76,7 +76,7 @@ export function serializeFixed(
     const bytes = encoder.encode(fixed);
     head += "content-length: " + bytes.length + "\r\n" +
       connectionLine(keep, v0) + "\r\n";
-    return encodeMessage(head, bytes, bytes.length, info.buffer);
+    return encodeMessage(head, bytes, bytes.length, null);
   }
   const length = typeof fixed === "string" ? utf8Length(fixed) : fixed.length;
   head += "content-length: " + length + "\r\n" + connectionLine(keep, v0) +
@@ -114,7 +114,7 @@ function serializeFast(fast: FastResponse, info: WriteInfo): Uint8Array {
       head,
       info.head ? null : bytes,
       info.head ? 0 : bytes.length,
-      info.buffer,
+      null,
     );
   }
   const length = typeof body === "string" ? utf8Length(body) : body.length;

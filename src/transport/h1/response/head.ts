@@ -106,22 +106,14 @@ export function dateHeader(now: number): string {
 
 /** Size of the pooled buffers responses are encoded into. */
 export const WRITE_BUFFER_BYTES = 4096;
-/** Largest buffer kept for reuse; a larger message gets a buffer of its own. */
-const POOLED_MAX_BYTES = 1 << 20;
-/** Bytes each buffer size keeps in its pool at most. */
-const POOL_BYTES = 1 << 20;
-const small: Uint8Array[] = [];
-/** Pools of larger buffers, by size (powers of two). */
-const large = new Map<number, Uint8Array[]>();
+const pool: Uint8Array[] = [];
+const POOL_MAX = 256;
 
 /**
- * Takes a buffer of at least `bytes` (rounded up to
- * {@linkcode WRITE_BUFFER_BYTES} or a power of two) from the shared pools,
- * or a new one. Give it back with {@linkcode releaseBuffer} once the write
- * that used it has completed. Allocating a typed array costs more than
- * encoding a small response into one, and a large one allocated per
- * response (a 64 KiB page) costs a zeroed allocation and garbage, so they
- * are reused.
+ * Takes a {@linkcode WRITE_BUFFER_BYTES} buffer from the shared pool (or a
+ * new one). Give it back with {@linkcode releaseBuffer} once the write that
+ * used it has completed. Allocating a typed array costs more than encoding
+ * a small response into one, so they are reused.
  *
  * @example Usage
  * ```ts
@@ -130,19 +122,12 @@ const large = new Map<number, Uint8Array[]>();
  * releaseBuffer(buf);
  * ```
  */
-export function takeBuffer(bytes: number = WRITE_BUFFER_BYTES): Uint8Array {
-  if (bytes <= WRITE_BUFFER_BYTES) {
-    return small.pop() ?? new Uint8Array(WRITE_BUFFER_BYTES);
-  }
-  if (bytes > POOLED_MAX_BYTES) return new Uint8Array(bytes);
-  const size = 2 ** Math.ceil(Math.log2(bytes));
-  return large.get(size)?.pop() ?? new Uint8Array(size);
+export function takeBuffer(): Uint8Array {
+  return pool.pop() ?? new Uint8Array(WRITE_BUFFER_BYTES);
 }
 
 /**
- * Returns a buffer from {@linkcode takeBuffer} (or a view into one) to its
- * pool; one of another size, or beyond the pool's bytes, is left to the
- * garbage collector.
+ * Returns a buffer from {@linkcode takeBuffer} to the pool.
  *
  * @example Usage
  * ```ts
@@ -151,24 +136,13 @@ export function takeBuffer(bytes: number = WRITE_BUFFER_BYTES): Uint8Array {
  * ```
  */
 export function releaseBuffer(buf: Uint8Array): void {
-  const size = buf.buffer.byteLength;
-  if (size === WRITE_BUFFER_BYTES) {
-    if (small.length * size < POOL_BYTES) small.push(buf);
-    return;
-  }
-  if (size > POOLED_MAX_BYTES || (size & (size - 1)) !== 0) return;
-  let pool = large.get(size);
-  if (pool === undefined) large.set(size, pool = []);
-  if (pool.length * size < POOL_BYTES) {
-    pool.push(buf.length === size ? buf : new Uint8Array(buf.buffer));
-  }
+  if (pool.length < POOL_MAX) pool.push(buf);
 }
 
 /**
  * Encodes a head (ISO-8859-1: header values are byte strings) and a body of
  * `bodyLength` bytes (UTF-8 for a string) into one buffer: `buffer` when it
- * is large enough, else a larger pooled one (the caller releases what it
- * gets back), or a new one when `buffer` is null.
+ * is large enough, else a new one.
  */
 export function encodeMessage(
   head: string,
@@ -177,11 +151,9 @@ export function encodeMessage(
   buffer: Uint8Array | null,
 ): Uint8Array {
   const total = head.length + bodyLength;
-  const out = buffer === null
-    ? new Uint8Array(total)
-    : buffer.length >= total
+  const out = buffer !== null && buffer.length >= total
     ? buffer
-    : takeBuffer(total);
+    : new Uint8Array(total);
   if (typeof body === "string") {
     // One encode of head and body together; the count shows whether the
     // head was ASCII (the common case) or needs ISO-8859-1.

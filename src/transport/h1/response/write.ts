@@ -45,8 +45,6 @@ export async function writeResponse(
     await sink.write(bytes);
   } finally {
     releaseBuffer(buffer);
-    // A message too large for it was encoded into a larger pooled buffer.
-    if (bytes.buffer !== buffer.buffer) releaseBuffer(bytes);
   }
   return info.keepAlive;
 }
