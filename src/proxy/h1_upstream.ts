@@ -29,7 +29,13 @@
 import type { Exchange } from "./exchange.ts";
 import type { OutgoingBody } from "./request_body.ts";
 import type { Upstream } from "./upstreams.ts";
-import { BodyReader, copyEndToEnd, type Relay, relayOf } from "./wire/body.ts";
+import {
+  BodyReader,
+  bodyStream,
+  copyEndToEnd,
+  type Relay,
+  relayOf,
+} from "./wire/body.ts";
 import { dial, type UpstreamConn, WireError } from "./wire/conn.ts";
 import type { ConnPool } from "./wire/pool.ts";
 import { HeadReader, type ResponseHead } from "./wire/response_head.ts";
@@ -236,23 +242,11 @@ function respond(
     return readWhole(ex, c, pool, keep, sending, whole, head, relay);
   }
   const reader = new BodyReader(c, framing);
-  const body = new ReadableStream<Uint8Array>({
-    pull: async (controller) => {
-      let piece: Uint8Array | null;
-      try {
-        piece = await reader.next();
-      } catch (error) {
-        c.close();
-        throw error;
-      }
-      if (piece !== null) controller.enqueue(piece);
-      else {
-        controller.close();
-        release(ex, c, pool, keep, sending);
-      }
-    },
-    cancel: () => c.close(),
-  }, { highWaterMark: 0 });
+  const body = bodyStream(
+    reader,
+    c,
+    () => release(ex, c, pool, keep, sending),
+  );
   ex.relaying = true;
   return responseOf(ex.relay(body), head, relay);
 }

@@ -12,16 +12,16 @@
  */
 
 import type { Strategy } from "./options.ts";
+import type { FailureCause } from "./wire/conn.ts";
 import { ConnPool } from "./wire/pool.ts";
+
+export type { FailureCause };
 
 /** Active health state of an upstream. */
 export type Health = "healthy" | "unhealthy";
 
 /** Status classes used as the `status_class` metric label. */
 export type StatusClass = "1xx" | "2xx" | "3xx" | "4xx" | "5xx" | "error";
-
-/** Why an attempt failed, as the `cause` metric label. */
-export type FailureCause = "connect" | "reset" | "timeout" | "protocol";
 
 /**
  * What ended a WebSocket tunnel, as the `closed_by` metric label: either

@@ -31,7 +31,7 @@ import {
 import { isValidWireCode } from "../../transport/h1/websocket/close.ts";
 import { utf8Length } from "../../internal/text.ts";
 import type { Families } from "../metrics.ts";
-import type { TunnelEnd } from "../upstreams.ts";
+import type { TunnelEnd, Upstream } from "../upstreams.ts";
 import type { UpstreamConn } from "../wire/conn.ts";
 import { maskedClose, maskedFrame, maskedText, Op } from "./frames.ts";
 import { Tunnel, type Tunnels } from "./tunnel.ts";
@@ -67,11 +67,12 @@ export class Bridge extends Tunnel {
   constructor(
     set: Tunnels,
     conn: UpstreamConn,
+    upstream: Upstream,
     families: Families | undefined,
     socket: WebSocket,
     limits: BridgeLimits,
   ) {
-    super(set, conn, families);
+    super(set, conn, upstream, families);
     this.#socket = socket;
     this.#limits = limits;
     const sink: FrameSink = {

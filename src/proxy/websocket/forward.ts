@@ -25,7 +25,13 @@ import { aborted, failureError, unavailableError } from "../failure.ts";
 import type { Families } from "../metrics.ts";
 import { targetOf } from "../target.ts";
 import type { FailureCause, Upstream } from "../upstreams.ts";
-import { BodyReader, copyEndToEnd, type Relay, relayOf } from "../wire/body.ts";
+import {
+  BodyReader,
+  bodyStream,
+  copyEndToEnd,
+  type Relay,
+  relayOf,
+} from "../wire/body.ts";
 import { dial, type UpstreamConn, WireError } from "../wire/conn.ts";
 import {
   endToEnd,
@@ -151,8 +157,8 @@ export async function forwardUpgrade(
     host.answered(ex, 101);
     ex.end(null);
     const response = bridge
-      ? openBridge(host, ctx, c, head, families)
-      : openTunnel(host, ctx, c, head, families, upgrade);
+      ? openBridge(host, ctx, c, u, head, families)
+      : openTunnel(host, ctx, c, u, head, families, upgrade);
     return { response, relaying: false };
   }
 }
@@ -162,11 +168,12 @@ function openTunnel(
   host: UpgradeHost,
   ctx: Context,
   c: UpstreamConn,
+  u: Upstream,
   head: ResponseHead,
   families: Families | undefined,
   upgrade: (onSocket: (socket: UpgradedSocket) => void) => void,
 ): Response {
-  const tunnel = new RawTunnel(host.tunnels, c, families);
+  const tunnel = new RawTunnel(host.tunnels, c, u, families);
   tunnel.expectOpen(HANDOVER_MS);
   upgrade((socket) => {
     tunnel.opened();
@@ -183,6 +190,7 @@ function openBridge(
   host: UpgradeHost,
   ctx: Context,
   c: UpstreamConn,
+  u: Upstream,
   head: ResponseHead,
   families: Families | undefined,
 ): Response {
@@ -202,7 +210,7 @@ function openBridge(
       cause: error,
     });
   }
-  const tunnel = new Bridge(host.tunnels, c, families, upgraded.socket, ws);
+  const tunnel = new Bridge(host.tunnels, c, u, families, upgraded.socket, ws);
   tunnel.expectOpen(HANDOVER_MS);
   tunnel.tracked(trackSocket(ctx, tunnel));
   const headers = upgraded.response.headers;
@@ -241,23 +249,7 @@ function relayAnswer(
     throw failureError("protocol", 0);
   }
   ex.conn = c; // cut at timeoutMs
-  const body = new ReadableStream<Uint8Array>({
-    pull: async (controller) => {
-      let piece: Uint8Array | null;
-      try {
-        piece = await reader.next();
-      } catch (error) {
-        c.close();
-        throw error;
-      }
-      if (piece !== null) controller.enqueue(piece);
-      else {
-        c.close();
-        controller.close();
-      }
-    },
-    cancel: () => c.close(),
-  }, { highWaterMark: 0 });
+  const body = bodyStream(reader, c, () => c.close());
   ex.relaying = true;
   return { response: answer(ex.relay(body)), relaying: true };
 }

@@ -22,7 +22,7 @@
 import type { UpgradedSocket } from "../../transport/contract.ts";
 import { encodeClose } from "../../transport/h1/websocket/frame_writer.ts";
 import type { Families } from "../metrics.ts";
-import type { TunnelEnd } from "../upstreams.ts";
+import type { TunnelEnd, Upstream } from "../upstreams.ts";
 import type { UpstreamConn } from "../wire/conn.ts";
 import { FrameWatch } from "./frame_watch.ts";
 import { maskedClose } from "./frames.ts";
@@ -54,9 +54,10 @@ export class RawTunnel extends Tunnel {
   constructor(
     set: Tunnels,
     conn: UpstreamConn,
+    upstream: Upstream,
     families: Families | undefined,
   ) {
-    super(set, conn, families);
+    super(set, conn, upstream, families);
   }
 
   /** Joins `client` to the upstream connection. */

@@ -10,7 +10,7 @@
 
 import type { SocketClosed, TrackedSocket } from "../../context/internal.ts";
 import type { Families } from "../metrics.ts";
-import type { TunnelEnd } from "../upstreams.ts";
+import type { TunnelEnd, Upstream } from "../upstreams.ts";
 import type { UpstreamConn } from "../wire/conn.ts";
 
 /** Sweeps without traffic after which a tunnel is idle: 4 quarters. */
@@ -37,6 +37,8 @@ export abstract class Tunnel implements TrackedSocket {
   };
   /** The upstream end. */
   protected readonly conn: UpstreamConn;
+  /** The upstream `conn` goes to. */
+  protected readonly upstream: Upstream;
   readonly #set: Tunnels;
   readonly #families: Families | undefined;
   readonly #start = performance.now();
@@ -45,16 +47,18 @@ export abstract class Tunnel implements TrackedSocket {
   #disposed = false;
   #pending: ReturnType<typeof setTimeout> | undefined;
 
-  /** Opens the tunnel's accounting for the connection `conn`. */
+  /** Opens the tunnel's accounting for the connection `conn` to `upstream`. */
   constructor(
     set: Tunnels,
     conn: UpstreamConn,
+    upstream: Upstream,
     families: Families | undefined,
   ) {
     this.#set = set;
     this.conn = conn;
+    this.upstream = upstream;
     this.#families = families;
-    const u = conn.upstream;
+    const u = upstream;
     u.inflight++;
     families?.websockets.inc(u.labels);
     set.add(this);
@@ -109,7 +113,7 @@ export abstract class Tunnel implements TrackedSocket {
   protected finish(by: TunnelEnd, code: number): boolean {
     if (this.#ended !== null) return false;
     this.#ended = by;
-    const u = this.conn.upstream;
+    const u = this.upstream;
     u.inflight--;
     const f = this.#families;
     if (f !== undefined) {

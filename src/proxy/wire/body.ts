@@ -268,3 +268,32 @@ export class BodyReader {
     }
   }
 }
+
+/**
+ * The body `reader` reads from `c`, as a stream the client pulls piece by
+ * piece (no read ahead): a failed read closes `c`, a cancel closes it, and
+ * `onEnd` runs once the last piece was read.
+ */
+export function bodyStream(
+  reader: BodyReader,
+  c: UpstreamConn,
+  onEnd: () => void,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      let piece: Uint8Array | null;
+      try {
+        piece = await reader.next();
+      } catch (error) {
+        c.close();
+        throw error;
+      }
+      if (piece !== null) controller.enqueue(piece);
+      else {
+        controller.close();
+        onEnd();
+      }
+    },
+    cancel: () => c.close(),
+  }, { highWaterMark: 0 });
+}

@@ -6,8 +6,20 @@
  * @module
  */
 
-import type { FailureCause, Upstream } from "../upstreams.ts";
 import { encodeHead } from "./request_head.ts";
+
+/** Why an upstream exchange failed, as the `cause` metric label. */
+export type FailureCause = "connect" | "reset" | "timeout" | "protocol";
+
+/** Where a connection goes: what dialing needs of an upstream. */
+export interface Endpoint {
+  /** Whether it is an `https:` upstream. */
+  readonly tls: boolean;
+  /** Host name or address. */
+  readonly hostname: string;
+  /** Port. */
+  readonly port: number;
+}
 
 /** Size of a connection's read buffer; a response head must fit in it. */
 export const READ_BUFFER_BYTES = 16 * 1024;
@@ -36,8 +48,6 @@ export class WireError extends Error {
 export class UpstreamConn {
   /** The socket. */
   readonly conn: Deno.Conn;
-  /** The upstream it goes to. */
-  readonly upstream: Upstream;
   /** Read buffer: unread bytes are `buf[start, end)`. */
   buf: Uint8Array = new Uint8Array(READ_BUFFER_BYTES);
   /** Start of the unread bytes. */
@@ -56,10 +66,9 @@ export class UpstreamConn {
   reused = false;
   #wbuf: Uint8Array | null = null;
 
-  /** Wraps `conn`, a connection to `upstream`. */
-  constructor(conn: Deno.Conn, upstream: Upstream) {
+  /** Wraps `conn`, a connection to an upstream. */
+  constructor(conn: Deno.Conn) {
     this.conn = conn;
-    this.upstream = upstream;
   }
 
   /** Number of unread bytes in the buffer. */
@@ -161,7 +170,7 @@ export class UpstreamConn {
  * @throws {WireError} `connect` when the connection could not be made.
  */
 export async function dial(
-  u: Upstream,
+  u: Endpoint,
   signal: AbortSignal,
   caCerts: string[],
 ): Promise<UpstreamConn> {
@@ -192,7 +201,7 @@ export async function dial(
       cause: error,
     });
   }
-  return new UpstreamConn(conn, u);
+  return new UpstreamConn(conn);
 }
 
 /** `p`, or the abort reason of `signal`; a connection made late is closed. */
