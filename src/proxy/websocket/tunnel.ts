@@ -37,8 +37,7 @@ export abstract class Tunnel implements TrackedSocket {
   };
   /** The upstream end. */
   protected readonly conn: UpstreamConn;
-  /** The upstream `conn` goes to. */
-  protected readonly upstream: Upstream;
+  readonly #upstream: Upstream;
   readonly #set: Tunnels;
   readonly #families: Families | undefined;
   readonly #start = performance.now();
@@ -56,11 +55,10 @@ export abstract class Tunnel implements TrackedSocket {
   ) {
     this.#set = set;
     this.conn = conn;
-    this.upstream = upstream;
+    this.#upstream = upstream;
     this.#families = families;
-    const u = upstream;
-    u.inflight++;
-    families?.websockets.inc(u.labels);
+    upstream.inflight++;
+    families?.websockets.inc(upstream.labels);
     set.add(this);
   }
 
@@ -113,7 +111,7 @@ export abstract class Tunnel implements TrackedSocket {
   protected finish(by: TunnelEnd, code: number): boolean {
     if (this.#ended !== null) return false;
     this.#ended = by;
-    const u = this.upstream;
+    const u = this.#upstream;
     u.inflight--;
     const f = this.#families;
     if (f !== undefined) {
