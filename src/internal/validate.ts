@@ -51,3 +51,13 @@ export function oneOf<T extends string>(
   }
   return value;
 }
+
+/** A function. */
+export function func<T>(name: string, value: T): T {
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `Option ${name} must be a function, got ${String(value)}`,
+    );
+  }
+  return value;
+}

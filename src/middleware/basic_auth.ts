@@ -14,6 +14,7 @@ import {
   positiveInteger,
   quotedRealm,
 } from "./_credentials.ts";
+import { func } from "../internal/validate.ts";
 
 /** One accepted user of {@linkcode basicAuth}. */
 export interface BasicAuthUser {
@@ -158,12 +159,7 @@ function checker(options: BasicAuthOptions): BasicAuthVerify {
     );
   }
   if (verify !== undefined) {
-    if (typeof verify !== "function") {
-      throw new TypeError(
-        `Option verify must be a function, got ${String(verify)}`,
-      );
-    }
-    return verify;
+    return func("verify", verify);
   }
   const list = users ?? [{ username: username!, password: password! }];
   if (!Array.isArray(list) || list.length === 0) {

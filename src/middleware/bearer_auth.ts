@@ -14,6 +14,7 @@ import {
   positiveInteger,
   quotedRealm,
 } from "./_credentials.ts";
+import { func } from "../internal/validate.ts";
 
 /** Decides whether a bearer token is valid; compare secrets in constant time. */
 export type BearerAuthVerify = (
@@ -138,12 +139,7 @@ function verifier(options: BearerAuthOptions): BearerAuthVerify {
     );
   }
   if (verify !== undefined) {
-    if (typeof verify !== "function") {
-      throw new TypeError(
-        `Option verify must be a function, got ${String(verify)}`,
-      );
-    }
-    return verify;
+    return func("verify", verify);
   }
   const list = tokens ?? [token];
   if (!Array.isArray(list) || list.length === 0) {

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import type { Context, Middleware } from "../context/context.ts";
 import { HttpError } from "../http/errors.ts";
+import { func } from "../internal/validate.ts";
 
 /** The validators of a resource as it is now, for unsafe methods' preconditions. */
 export interface EtagValidators {
@@ -119,11 +120,7 @@ export function etag(options: EtagOptions = {}): Middleware {
     );
   }
   const current = options.current;
-  if (current !== undefined && typeof current !== "function") {
-    throw new TypeError(
-      `Option current must be a function, got ${String(current)}`,
-    );
-  }
+  if (current !== undefined) func("current", current);
   const prefix = weak ? 'W/"' : '"';
 
   return async function etagMiddleware(ctx, next) {

@@ -7,6 +7,7 @@
 
 import { Heartbeat } from "../transport/h1/websocket/heartbeat.ts";
 import type { WebSocketClosedInfo } from "./types.ts";
+import { func } from "../internal/validate.ts";
 
 /** Options of `upgradeWebSocket()`. */
 export interface UpgradeWebSocketOptions {
@@ -174,11 +175,7 @@ export function resolveOptions(
     }
   }
   const onClosed = options.onClosed;
-  if (onClosed !== undefined && typeof onClosed !== "function") {
-    throw new TypeError(
-      `Option onClosed must be a function, got ${String(onClosed)}`,
-    );
-  }
+  if (onClosed !== undefined) func("onClosed", onClosed);
   return {
     maxMessageBytes,
     maxFrameBytes,

@@ -12,6 +12,7 @@ import {
   parseMediaType,
 } from "../../src/body/content_type.ts";
 import { latin1Decode } from "../../src/internal/text.ts";
+import { indexOfBytes } from "../../src/body/multipart_scan.ts";
 
 const utf8 = new TextDecoder();
 
@@ -28,22 +29,6 @@ function malformed(detail: string): HttpError {
   return new HttpError(400, `Malformed multipart body: ${detail}`, {
     reason: "form_malformed",
   });
-}
-
-/** Index of `needle` in `hay` at or after `from`, or -1. */
-function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from: number) {
-  const first = needle[0];
-  const last = hay.length - needle.length;
-  let i = from;
-  while (i <= last) {
-    i = hay.indexOf(first, i);
-    if (i === -1 || i > last) return -1;
-    let j = 1;
-    while (j < needle.length && hay[i + j] === needle[j]) j++;
-    if (j === needle.length) return i;
-    i++;
-  }
-  return -1;
 }
 
 /**
